@@ -1,0 +1,318 @@
+"""Image link (host <-> FPGA USB 3 bridge): packet declarations and the register map.
+
+Upstream (bridge -> host) packets, all little-endian, every length a multiple of 4 bytes:
+
+* image frame: 36-byte ImageHeader, ``payload_length`` bytes of u16 pixels (row-major,
+  ``width * height * 2``; ``width`` is even), then a u32 CRC-32 over header and payload.
+  A frame the FPGA could not complete still has its full length: missing pixels are
+  zero and ``flags`` says OVERFLOW (FIFO overrun) or TRUNCATED (sensor frame too short).
+* register reply: 16 bytes, one per register command.
+
+Downstream (host -> bridge): 16-byte register commands (write or read).
+"""
+
+from dataclasses import dataclass
+from enum import IntEnum, IntFlag
+
+import numpy as np
+from construct import Const, ConstructError, Int8ul, Int16ul, Int32ul, Int64ul, Struct
+
+from .crc import crc32
+from .errors import (
+    BadCrcError,
+    BadLengthError,
+    BadSyncError,
+    BadVersionError,
+    MalformedPayloadError,
+    UnknownMessageError,
+)
+
+IMAGE_MAGIC = b"OSIF"
+REGISTER_COMMAND_MAGIC = b"OSRC"
+REGISTER_REPLY_MAGIC = b"OSRR"
+IMAGE_LINK_VERSION = 1
+IMAGE_HEADER_BYTES = 36
+IMAGE_CRC_BYTES = 4
+REGISTER_PACKET_BYTES = 16
+MAX_IMAGE_DIMENSION = 8192
+MAX_PAYLOAD_BYTES = MAX_IMAGE_DIMENSION * MAX_IMAGE_DIMENSION * 2
+
+
+class FrameFlags(IntFlag):
+    OVERFLOW = 1 << 0  # the CDC FIFO overran: some pixels lost (sent as 0)
+    TRUNCATED = 1 << 1  # the sensor frame ended early: missing pixels sent as 0
+    BINNED = 1 << 2  # 2x2 binning applied
+    CROPPED = 1 << 3  # ROI crop applied
+    TEST_PATTERN = 1 << 4  # pixels come from the FPGA's pattern generator
+    NO_TRIGGER = 1 << 5  # frame started with no exposure trigger seen
+
+
+ALL_FRAME_FLAGS = int(sum(FrameFlags))
+
+
+class RegisterOp(IntEnum):
+    WRITE = 1
+    READ = 2
+
+
+class RegisterStatus(IntEnum):
+    OK = 0
+    BAD_ADDRESS = 1
+    READ_ONLY = 2
+    BAD_VALUE = 3
+    BAD_CRC = 4
+
+
+class Register(IntEnum):
+    """Register byte addresses of the capture path (32-bit registers)."""
+
+    ID = 0x00  # RO, REGISTER_ID_VALUE
+    VERSION = 0x04  # RO, image-link version << 16 | RTL revision
+    CONTROL = 0x08  # RW, ControlBits
+    ROI_X = 0x0C  # RW, first column (sensor pixels)
+    ROI_Y = 0x10  # RW, first row
+    ROI_WIDTH = 0x14  # RW, columns before binning (even; multiple of 4 when binning)
+    ROI_HEIGHT = 0x18  # RW, rows before binning (even when binning)
+    CHANNEL = 0x1C  # RW, channel number stamped into frame headers
+    FRAME_COUNT = 0x20  # RO, frames sent
+    DROP_COUNT = 0x24  # RO, frames that could not be completed (flagged)
+    OVERFLOW_COUNT = 0x28  # RO, FIFO overflow events
+    TRIGGER_COUNT = 0x2C  # RO, exposure triggers seen
+    STATUS = 0x30  # RO, StatusBits
+    COUNTER_CLEAR = 0x34  # WO, write 1 to zero every counter
+
+
+REGISTER_ID_VALUE = 0x4F534246  # "OSBF"
+
+
+class ControlBits(IntFlag):
+    ENABLE = 1 << 0
+    BINNING_2X2 = 1 << 1
+    CROP = 1 << 2
+    TEST_PATTERN = 1 << 3
+
+
+class StatusBits(IntFlag):
+    RUNNING = 1 << 0
+    FIFO_OVERFLOW_SEEN = 1 << 1
+    IN_FRAME = 1 << 2
+
+
+ImageHeader = Struct(
+    "magic" / Const(IMAGE_MAGIC),
+    "version" / Int8ul,
+    "header_length" / Int8ul,
+    "flags" / Int16ul,
+    "sequence" / Int32ul,
+    "trigger_id" / Int32ul,
+    "timestamp_us" / Int64ul,
+    "width" / Int16ul,
+    "height" / Int16ul,
+    "bits_per_pixel" / Int8ul,
+    "channel" / Int8ul,
+    "reserved" / Int16ul,
+    "payload_length" / Int32ul,
+)
+
+RegisterCommand = Struct(
+    "magic" / Const(REGISTER_COMMAND_MAGIC),
+    "op" / Int8ul,
+    "tag" / Int8ul,
+    "address" / Int16ul,
+    "value" / Int32ul,
+    "crc" / Int32ul,  # CRC-32 over the 12 bytes before it
+)
+
+RegisterReply = Struct(
+    "magic" / Const(REGISTER_REPLY_MAGIC),
+    "tag" / Int8ul,
+    "status" / Int8ul,
+    "address" / Int16ul,
+    "value" / Int32ul,
+    "crc" / Int32ul,  # CRC-32 over the 12 bytes before it
+)
+
+@dataclass(frozen=True)
+class ImageFrameHeader:
+    """Decoded header fields of one image frame."""
+
+    sequence: int
+    trigger_id: int
+    timestamp_us: int
+    width: int
+    height: int
+    bits_per_pixel: int
+    channel: int
+    flags: FrameFlags
+    payload_length: int
+    version: int = IMAGE_LINK_VERSION
+
+    @property
+    def frame_bytes(self) -> int:
+        return IMAGE_HEADER_BYTES + self.payload_length + IMAGE_CRC_BYTES
+
+
+@dataclass(frozen=True)
+class ImageFrame:
+    header: ImageFrameHeader
+    pixels: np.ndarray  # (height, width) uint16, a read-only view into the received bytes
+
+
+@dataclass(frozen=True)
+class RegisterAccess:
+    """A register command (down) or reply (up), decoded."""
+
+    op: RegisterOp | None  # None for a reply
+    tag: int
+    address: int
+    value: int
+    status: RegisterStatus = RegisterStatus.OK
+
+
+def decode_image_header(data: bytes | bytearray | memoryview) -> ImageFrameHeader:
+    """Parse and check the 36-byte header; raises a ProtocolError subclass on bad bytes."""
+    if len(data) < IMAGE_HEADER_BYTES:
+        raise BadLengthError(f"image header needs {IMAGE_HEADER_BYTES} bytes, got {len(data)}")
+    if bytes(data[:4]) != IMAGE_MAGIC:
+        raise BadSyncError(f"bad image magic {bytes(data[:4]).hex()}")
+    try:
+        h = ImageHeader.parse(bytes(data[:IMAGE_HEADER_BYTES]))
+    except ConstructError as exc:  # pragma: no cover - length and magic already checked
+        raise MalformedPayloadError(str(exc)) from exc
+    if h.version != IMAGE_LINK_VERSION:
+        raise BadVersionError(f"image link version {h.version}, host speaks {IMAGE_LINK_VERSION}")
+    if h.header_length != IMAGE_HEADER_BYTES:
+        raise BadLengthError(f"header_length {h.header_length} != {IMAGE_HEADER_BYTES}")
+    if h.flags & ~ALL_FRAME_FLAGS:
+        raise MalformedPayloadError(f"undefined flag bits 0x{h.flags & ~ALL_FRAME_FLAGS:04x}")
+    if h.reserved:
+        raise MalformedPayloadError(f"reserved field is 0x{h.reserved:04x}, must be 0")
+    if not (0 < h.width <= MAX_IMAGE_DIMENSION and 0 < h.height <= MAX_IMAGE_DIMENSION):
+        raise MalformedPayloadError(f"image size {h.width}x{h.height} out of range")
+    if h.width % 2:
+        raise MalformedPayloadError(f"image width {h.width} is odd")
+    if not 8 <= h.bits_per_pixel <= 16:
+        raise MalformedPayloadError(f"bits_per_pixel {h.bits_per_pixel} not in 8..16")
+    if h.payload_length != h.width * h.height * 2:
+        raise BadLengthError(
+            f"payload_length {h.payload_length} != {h.width}x{h.height}x2"
+        )
+    return ImageFrameHeader(
+        sequence=h.sequence,
+        trigger_id=h.trigger_id,
+        timestamp_us=h.timestamp_us,
+        width=h.width,
+        height=h.height,
+        bits_per_pixel=h.bits_per_pixel,
+        channel=h.channel,
+        flags=FrameFlags(h.flags),
+        payload_length=h.payload_length,
+        version=h.version,
+    )
+
+
+def decode_image_frame(data: bytes | bytearray | memoryview) -> ImageFrame:
+    """Decode one complete frame (header + payload + CRC) without copying the pixels."""
+    header = decode_image_header(data)
+    if len(data) != header.frame_bytes:
+        raise BadLengthError(f"frame is {len(data)} bytes, header says {header.frame_bytes}")
+    view = memoryview(data)
+    end = IMAGE_HEADER_BYTES + header.payload_length
+    got = int.from_bytes(view[end:], "little")
+    expected = crc32(view[:end])
+    if got != expected:
+        raise BadCrcError(f"frame {header.sequence}: CRC 0x{got:08x} != 0x{expected:08x}")
+    pixels = np.frombuffer(view, dtype="<u2", count=header.width * header.height,
+                           offset=IMAGE_HEADER_BYTES).reshape(header.height, header.width)
+    if pixels.flags.writeable:
+        pixels = pixels.view()
+        pixels.flags.writeable = False
+    return ImageFrame(header, pixels)
+
+
+def encode_image_frame(
+    pixels: np.ndarray,
+    *,
+    sequence: int,
+    trigger_id: int,
+    timestamp_us: int,
+    channel: int,
+    bits_per_pixel: int = 12,
+    flags: int = 0,
+) -> bytes:
+    """Bytes of one image frame for ``pixels`` ((height, width) integers)."""
+    height, width = pixels.shape
+    payload = np.ascontiguousarray(pixels, dtype="<u2").tobytes()
+    try:
+        header = ImageHeader.build(
+            {
+                "version": IMAGE_LINK_VERSION,
+                "header_length": IMAGE_HEADER_BYTES,
+                "flags": int(flags),
+                "sequence": sequence,
+                "trigger_id": trigger_id,
+                "timestamp_us": timestamp_us,
+                "width": width,
+                "height": height,
+                "bits_per_pixel": bits_per_pixel,
+                "channel": channel,
+                "reserved": 0,
+                "payload_length": len(payload),
+            }
+        )
+    except ConstructError as exc:
+        raise MalformedPayloadError(f"cannot encode image header: {exc}") from exc
+    decode_image_header(header)  # the same checks as the receiver applies
+    body = header + payload
+    return body + crc32(body).to_bytes(4, "little")
+
+
+def _register_packet(magic: bytes, b4: int, b5: int, address: int, value: int) -> bytes:
+    body = magic + bytes((b4, b5)) + address.to_bytes(2, "little") + value.to_bytes(4, "little")
+    return body + crc32(body).to_bytes(4, "little")
+
+
+def encode_register_command(op: RegisterOp, tag: int, address: int, value: int = 0) -> bytes:
+    """A 16-byte register write/read command."""
+    if not (0 <= tag <= 0xFF and 0 <= address <= 0xFFFF and 0 <= value <= 0xFFFFFFFF):
+        raise MalformedPayloadError(f"register command field out of range: {tag=} {address=}")
+    return _register_packet(REGISTER_COMMAND_MAGIC, RegisterOp(op), tag, address, value)
+
+
+def encode_register_reply(
+    tag: int, address: int, value: int, status: RegisterStatus = RegisterStatus.OK
+) -> bytes:
+    """A 16-byte register reply."""
+    return _register_packet(REGISTER_REPLY_MAGIC, tag, RegisterStatus(status), address, value)
+
+
+def _check_register_packet(data: bytes | bytearray | memoryview, magic: bytes) -> bytes:
+    data = bytes(data)
+    if len(data) != REGISTER_PACKET_BYTES:
+        raise BadLengthError(f"register packet is {len(data)} bytes, expected 16")
+    if data[:4] != magic:
+        raise BadSyncError(f"bad register packet magic {data[:4].hex()}, expected {magic.hex()}")
+    got = int.from_bytes(data[12:], "little")
+    if got != crc32(data[:12]):
+        raise BadCrcError(f"register packet CRC 0x{got:08x} != 0x{crc32(data[:12]):08x}")
+    return data
+
+
+def decode_register_command(data: bytes | bytearray | memoryview) -> RegisterAccess:
+    data = _check_register_packet(data, REGISTER_COMMAND_MAGIC)
+    try:
+        op = RegisterOp(data[4])
+    except ValueError as exc:
+        raise UnknownMessageError(f"unknown register op {data[4]}") from exc
+    address = int.from_bytes(data[6:8], "little")
+    return RegisterAccess(op, data[5], address, int.from_bytes(data[8:12], "little"))
+
+
+def decode_register_reply(data: bytes | bytearray | memoryview) -> RegisterAccess:
+    data = _check_register_packet(data, REGISTER_REPLY_MAGIC)
+    try:
+        status = RegisterStatus(data[5])
+    except ValueError as exc:
+        raise MalformedPayloadError(f"unknown register status {data[5]}") from exc
+    address = int.from_bytes(data[6:8], "little")
+    return RegisterAccess(None, data[4], address, int.from_bytes(data[8:12], "little"), status)

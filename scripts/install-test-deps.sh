@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs: HDL tools (apt), MicroPython WebAssembly (npm),
+# Python test dependencies (pip, into .venv). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(iverilog yosys nextpnr-ice40 fpga-icestorm)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
+fi
+
+if [ -f tools/micropython/package.json ]; then
+  (cd tools/micropython && npm ci --no-audit --no-fund --silent)
+fi
+
+.venv/bin/pip install -q -e '.[test]'
