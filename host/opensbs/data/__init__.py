@@ -1,0 +1,1 @@
+"""Data files bundled with opensbs (the PhiX174 control genome)."""

@@ -1,0 +1,52 @@
+"""Image-level flow-cell simulator for sequencing by synthesis.
+
+Public API::
+
+    from opensbs.sim import SimConfig, TileSimulator, CycleConditions, phasing_matrix
+
+    config = SimConfig(seed=1, tile_width_px=256, tile_height_px=256, read_length=50,
+                       chemistry="four_colour")          # or "two_colour" (NovaSeq X encoding)
+    sim = TileSimulator(config, tile=1101)
+    sim.positions            # (N, 2) float x/y pixels (before drift), x = column
+    sim.sequences            # (N, read_length) uint8 true reads, A=0 C=1 G=2 T=3
+    images = sim.next_cycle()            # (C, H, W) uint16; C = 4 (A,C,G,T) or 2 (blue,green)
+    sim.last_signal_e        # (N, C) clean cluster signal of that cycle (e-, before PSF/noise)
+    sim.next_cycle(CycleConditions(temperature_error_c=4.0, reagent_fraction=1.0))
+    truth = sim.truth()      # TileTruth: positions, sequences, crosstalk, encoding, phasing,
+                             # prephasing, decay_factor, drift_px, channel_offsets_px, ...
+    truth.save("out/truth"); TileTruth.load("out/truth", 1101)
+    P = phasing_matrix(truth.phasing, truth.prephasing)  # exact phasing model of the images
+
+Writing and reading whole simulated runs on disk (`opensbs simulate`)::
+
+    from opensbs.sim import write_simulated_run, SimulatedRun
+    write_simulated_run("out", config, tiles=[1101, 1102], cycles=50)
+    run = SimulatedRun.open("out")  # .tiles .cycles .channel_names .config
+    run.read_cycle(1101, 3)         # (C, H, W) uint16 of cycle 3
+    run.truth(1101)                 # TileTruth
+
+Image model and conventions: see `truth` (coordinates, signal formula), `phasing` (the lag/lead
+chain), `optics` (PSF, noise, ADC) and `config` (defaults and their sources). The simulated
+camera and the virtual instrument behind `opensbs run --sim` are in `camera` and `instrument`.
+"""
+
+from .chemistry import BASES, Chemistry, channel_encoding, decode_sequences
+from .config import Layout, SimConfig
+from .errors import (
+    CycleLimitError,
+    FastaError,
+    SimConfigError,
+    SimLayoutError,
+    SimulationError,
+)
+from .phasing import PhasingWindow, phasing_matrix
+from .reference import Reference, bundled_phix_path, read_fasta
+from .tile import CycleConditions, TileSimulator
+from .truth import TileTruth
+
+__all__ = [
+    "BASES", "Chemistry", "CycleConditions", "CycleLimitError", "FastaError", "Layout",
+    "PhasingWindow", "Reference", "SimConfig", "SimConfigError", "SimLayoutError",
+    "SimulationError", "TileSimulator", "TileTruth", "bundled_phix_path", "channel_encoding",
+    "decode_sequences", "phasing_matrix", "read_fasta",
+]

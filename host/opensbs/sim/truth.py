@@ -1,0 +1,105 @@
+"""Ground truth of one simulated tile, and how it is stored next to the images.
+
+Files, for tile number ``T``: ``truth/tile_TTTT.npz`` (arrays) and ``truth/tile_TTTT.json``
+(the same scalars and small arrays, readable by people and other tools). Conventions:
+
+* ``positions_px[i] = (x, y)``: cluster ``i`` before stage drift; in the image of cycle ``t``
+  (1-based) and channel ``c`` it appears at ``positions_px[i] + drift_px[t-1] +
+  channel_offsets_px[c]`` (x = column, y = row, pixel centres at integers);
+* ``sequences[i]``: the read (uint8 A=0 C=1 G=2 T=3, ``read_length`` bases); the templates are
+  ``template_margin`` bases longer (leading molecules can show them);
+* ``crosstalk[dye, channel]``, ``encoding[base, dye]``; ``phasing[t-1]``, ``prephasing[t-1]``:
+  the rates of cycle ``t`` (the configured ones unless the instrument's conditions changed them);
+  ``decay_factor[t-1]``: the signal multiplier at cycle ``t`` (1 at cycle 1);
+* a cluster's clean signal at cycle ``t`` in channel ``c`` (photo-electrons, before PSF and
+  noise) is ``brightness_e[i] * decay_factor[t-1] * sum_k P[t-1, k] * (encoding @
+  crosstalk)[template[i, k], c]`` with ``P = phasing_matrix(phasing, prephasing)``.
+"""
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import SimLayoutError
+
+_ARRAY_FIELDS = ("positions_px", "templates", "brightness_e", "template_record",
+                 "template_start", "template_reverse", "crosstalk", "encoding",
+                 "channel_offsets_px", "drift_px", "phasing", "prephasing", "decay_factor",
+                 "reagent_fraction", "temperature_error_c")
+_JSON_ARRAY_FIELDS = ("crosstalk", "encoding", "channel_offsets_px", "drift_px", "phasing",
+                      "prephasing", "decay_factor", "reagent_fraction", "temperature_error_c")
+
+
+@dataclass
+class TileTruth:
+    """Everything the simulator knows about one tile after ``cycles`` cycles."""
+
+    tile: int
+    cycles: int
+    read_length: int
+    chemistry: str
+    channel_names: list[str]
+    reference_names: list[str]
+    wells_total: int
+    config: dict[str, Any]
+    positions_px: np.ndarray
+    templates: np.ndarray
+    brightness_e: np.ndarray
+    template_record: np.ndarray
+    template_start: np.ndarray
+    template_reverse: np.ndarray
+    crosstalk: np.ndarray
+    encoding: np.ndarray
+    channel_offsets_px: np.ndarray
+    drift_px: np.ndarray
+    phasing: np.ndarray
+    prephasing: np.ndarray
+    decay_factor: np.ndarray
+    reagent_fraction: np.ndarray
+    temperature_error_c: np.ndarray
+
+    @property
+    def sequences(self) -> np.ndarray:
+        """True reads (N, read_length) as uint8 base codes."""
+        return self.templates[:, : self.read_length]
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.positions_px)
+
+    def base_to_channel(self) -> np.ndarray:
+        """``(4, C)``: the channel signal of one unit of each base (encoding @ crosstalk)."""
+        return np.asarray(self.encoding @ self.crosstalk)
+
+    def save(self, truth_dir: Path | str) -> tuple[Path, Path]:
+        """Write ``tile_TTTT.npz`` and ``tile_TTTT.json`` into ``truth_dir``."""
+        truth_dir = Path(truth_dir)
+        truth_dir.mkdir(parents=True, exist_ok=True)
+        stem = truth_dir / f"tile_{self.tile:04d}"
+        np.savez_compressed(stem.with_suffix(".npz"),
+                            **{name: getattr(self, name) for name in _ARRAY_FIELDS})
+        meta: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)
+                                if f.name not in _ARRAY_FIELDS}
+        meta.update({name: np.asarray(getattr(self, name)).tolist()
+                     for name in _JSON_ARRAY_FIELDS})
+        meta["n_clusters"] = self.n_clusters
+        stem.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+        return stem.with_suffix(".npz"), stem.with_suffix(".json")
+
+    @classmethod
+    def load(cls, truth_dir: Path | str, tile: int) -> "TileTruth":
+        """Read the truth of ``tile`` written by `save`."""
+        stem = Path(truth_dir) / f"tile_{tile:04d}"
+        try:
+            meta = json.loads(stem.with_suffix(".json").read_text())
+            with np.load(stem.with_suffix(".npz")) as arrays:
+                loaded = {name: arrays[name] for name in _ARRAY_FIELDS}
+        except FileNotFoundError as exc:
+            raise SimLayoutError(f"truth of tile {tile} missing: {exc.filename}") from None
+        except KeyError as exc:
+            raise SimLayoutError(f"truth of tile {tile} lacks array {exc}") from None
+        scalars = {f.name: meta[f.name] for f in fields(cls) if f.name not in _ARRAY_FIELDS}
+        return cls(**scalars, **loaded)
