@@ -1,0 +1,37 @@
+"""Illumina-compatible run folders written by `opensbs run`.
+
+Public API:
+    RunFolder(root, recipe, identity) / RunFolder.open(root): write_static, write_locs,
+        write_bcl, write_filter, write_interop, write_summary, write_fastq; read_bcl,
+        read_calls, read_filter, read_locs
+    RunFolderLayout: every path in the folder (RunInfo.xml, InterOp/, Data/Intensities/...)
+    encode_/decode_ bcl, filter, locs; interop_files(tiles, metrics) -> {name: bytes}
+    cycle_tile_metrics(...) -> CycleTileMetrics; TileSummary; build_summary(...)
+    atomic_write_bytes / atomic_write_text; Journal; RunLog; RunFolderError
+"""
+
+from .atomic import atomic_write_bytes, atomic_write_text, remove_partials
+from .basecall_files import (
+    decode_bcl,
+    decode_filter,
+    decode_locs,
+    encode_bcl,
+    encode_filter,
+    encode_locs,
+)
+from .errors import RunFolderError
+from .folder import RunFolder, RunIdentity
+from .interop_files import CycleTileMetrics, TileSummary, interop_files
+from .journal import Journal, JournalState
+from .layout import RunFolderLayout
+from .metrics import cycle_tile_metrics
+from .run_log import RunLog, read_run_log
+from .summary import build_summary
+
+__all__ = [
+    "CycleTileMetrics", "Journal", "JournalState", "RunFolder", "RunFolderError",
+    "RunFolderLayout", "RunIdentity", "RunLog", "TileSummary", "atomic_write_bytes",
+    "atomic_write_text", "build_summary", "cycle_tile_metrics", "decode_bcl", "decode_filter",
+    "decode_locs", "encode_bcl", "encode_filter", "encode_locs", "interop_files",
+    "read_run_log", "remove_partials",
+]

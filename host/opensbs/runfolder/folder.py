@@ -1,0 +1,127 @@
+"""Write and read an OpenSBS run folder (Illumina layout plus summary, log, journal)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..recipe import Recipe, parse_recipe
+from .atomic import atomic_write_bytes, atomic_write_text
+from .basecall_files import (
+    decode_bcl,
+    decode_filter,
+    decode_locs,
+    encode_bcl,
+    encode_filter,
+    encode_locs,
+)
+from .errors import RunFolderError
+from .fastq import ReadNaming, fastq_records, gzip_deterministic
+from .interop_files import CycleTileMetrics, TileSummary, interop_files
+from .layout import RunFolderLayout
+from .run_xml import run_info_xml, run_parameters_xml
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """Run id, number and date written into RunInfo.xml and the read names."""
+
+    run_id: str
+    run_number: int
+    date_yymmdd: str
+
+
+class RunFolder:
+    """A run folder for one recipe: every write is atomic, every read is checked."""
+
+    def __init__(self, root: Path | str, recipe: Recipe, identity: RunIdentity) -> None:
+        self.layout = RunFolderLayout(Path(root), recipe.flowcell.lane)
+        self.recipe = recipe
+        self.identity = identity
+
+    @property
+    def root(self) -> Path:
+        return self.layout.root
+
+    @classmethod
+    def open(cls, root: Path | str) -> RunFolder:
+        """Open an existing run folder from its recipe.toml and journal start record."""
+        root = Path(root)
+        layout = RunFolderLayout(root)
+        if not layout.recipe.exists() or not layout.journal.exists():
+            raise RunFolderError(f"{root}: not an OpenSBS run folder (no recipe.toml/journal)")
+        recipe = parse_recipe(layout.recipe.read_text("utf-8"), str(layout.recipe))
+        start = json.loads(layout.journal.read_text("utf-8").splitlines()[0])
+        identity = RunIdentity(start["run_id"], start["run_number"], start["date_yymmdd"])
+        return cls(root, recipe, identity)
+
+    def write_static(self, recipe_text: str, software_version: str) -> None:
+        """RunInfo.xml, RunParameters.xml and the recipe used."""
+        i = self.identity
+        atomic_write_text(self.layout.run_info,
+                          run_info_xml(self.recipe, i.run_id, i.run_number, i.date_yymmdd))
+        atomic_write_text(self.layout.run_parameters,
+                          run_parameters_xml(self.recipe, i.run_id, i.run_number,
+                                             software_version))
+        atomic_write_text(self.layout.recipe, recipe_text)
+
+    def write_locs(self, tile: int, xy_px: np.ndarray) -> None:
+        atomic_write_bytes(self.layout.locs(tile), encode_locs(xy_px))
+
+    def write_bcl(self, cycle: int, tile: int, bases: np.ndarray, qualities: np.ndarray) -> None:
+        atomic_write_bytes(self.layout.bcl(cycle, tile), encode_bcl(bases, qualities))
+
+    def write_filter(self, tile: int, passed: np.ndarray) -> None:
+        atomic_write_bytes(self.layout.filter(tile), encode_filter(passed))
+
+    def write_interop(self, tiles: Sequence[TileSummary],
+                      metrics: Sequence[CycleTileMetrics]) -> None:
+        for name, data in interop_files(tiles, metrics).items():
+            atomic_write_bytes(self.layout.interop / name, data)
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        atomic_write_text(self.layout.summary, json.dumps(summary, indent=2) + "\n")
+
+    def read_locs(self, tile: int) -> np.ndarray:
+        return decode_locs(self._read(self.layout.locs(tile)), str(self.layout.locs(tile)))
+
+    def read_filter(self, tile: int) -> np.ndarray:
+        return decode_filter(self._read(self.layout.filter(tile)), str(self.layout.filter(tile)))
+
+    def read_bcl(self, cycle: int, tile: int) -> tuple[np.ndarray, np.ndarray]:
+        path = self.layout.bcl(cycle, tile)
+        return decode_bcl(self._read(path), str(path))
+
+    def read_calls(self, tile: int, cycles: range) -> tuple[np.ndarray, np.ndarray]:
+        """(clusters, cycles) bases and qualities of one tile over `cycles` from the BCLs."""
+        pairs = [self.read_bcl(c, tile) for c in cycles]
+        return (np.stack([b for b, _ in pairs], axis=1), np.stack([q for _, q in pairs], axis=1))
+
+    def write_fastq(self) -> list[Path]:
+        """One FASTQ.gz per read (PF clusters only) from the BCL, filter and locs files."""
+        naming = ReadNaming(self.recipe.run.instrument, self.identity.run_number,
+                            self.recipe.run.flowcell_id, self.recipe.flowcell.lane)
+        written, first = [], 1
+        for number, read in enumerate(self.recipe.reads, start=1):
+            cycles = range(first, first + read.cycles)
+            chunks = []
+            for tile in self.recipe.flowcell.tile_numbers():
+                bases, quals = self.read_calls(tile, cycles)
+                chunks.append(fastq_records(naming, number, tile, self.read_locs(tile),
+                                            self.read_filter(tile), bases, quals))
+            path = self.layout.fastq(number)
+            atomic_write_bytes(path, gzip_deterministic(chunks))
+            written.append(path)
+            first += read.cycles
+        return written
+
+    def _read(self, path: Path) -> bytes:
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise RunFolderError(f"{path}: missing") from None

@@ -1,0 +1,74 @@
+"""Paths inside an Illumina-style run folder (one lane; tiles named with four digits)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RunFolderLayout:
+    """Where each file of a run lives, relative to the run folder `root`."""
+
+    root: Path
+    lane: int = 1
+
+    @property
+    def lane_dir(self) -> str:
+        return f"L{self.lane:03d}"
+
+    @property
+    def run_info(self) -> Path:
+        return self.root / "RunInfo.xml"
+
+    @property
+    def run_parameters(self) -> Path:
+        return self.root / "RunParameters.xml"
+
+    @property
+    def interop(self) -> Path:
+        return self.root / "InterOp"
+
+    @property
+    def basecalls(self) -> Path:
+        return self.root / "Data" / "Intensities" / "BaseCalls" / self.lane_dir
+
+    def bcl(self, cycle: int, tile: int) -> Path:
+        return self.basecalls / f"C{cycle}.1" / f"s_{self.lane}_{tile}.bcl"
+
+    def filter(self, tile: int) -> Path:
+        return self.basecalls / f"s_{self.lane}_{tile}.filter"
+
+    def locs(self, tile: int) -> Path:
+        return self.root / "Data" / "Intensities" / self.lane_dir / f"s_{self.lane}_{tile}.locs"
+
+    def fastq(self, read: int) -> Path:
+        return self.root / "Fastq" / f"Undetermined_S0_L{self.lane:03d}_R{read}_001.fastq.gz"
+
+    def images(self, cycle: int) -> Path:
+        return self.root / "Images" / self.lane_dir / f"C{cycle}.1"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.html"
+
+    @property
+    def run_log(self) -> Path:
+        return self.root / "run_log.jsonl"
+
+    @property
+    def journal(self) -> Path:
+        return self.root / "journal.jsonl"
+
+    @property
+    def recipe(self) -> Path:
+        return self.root / "recipe.toml"
+
+    @property
+    def state(self) -> Path:
+        """Checkpoints the run controller needs to resume (base-caller state per cycle)."""
+        return self.root / "State"

@@ -1,0 +1,77 @@
+"""summary.json: headline numbers for the run, per read and per tile.
+
+The numbers follow the InterOp/SAV conventions, so Illumina's `interop` summary of the same
+run folder reports the same values: yield, %>=Q30 and error rate count the usable cycles of
+each read (all but its last cycle, which only serves phasing estimation); a read's error rate
+is the mean over cycles per tile, then over tiles, and the run's is the mean over reads;
+phasing and prephasing are tile means per read, and means over reads for the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from statistics import mean
+from typing import Any
+
+from .interop_files import CycleTileMetrics, TileSummary
+
+Q30_INDEX = 29  # histogram column of Q30 (column 0 is Q1)
+
+
+def _read_bounds(read_cycles: Sequence[int]) -> list[tuple[int, int]]:
+    """(first, last usable) 1-based run cycle of each read."""
+    bounds, start = [], 1
+    for cycles in read_cycles:
+        bounds.append((start, start + cycles - 2))
+        start += cycles
+    return bounds
+
+
+def _block(tiles: Sequence[TileSummary], metrics: Sequence[CycleTileMetrics],
+           read_index: int | None) -> dict[str, Any]:
+    """Numbers over `tiles` and `metrics` (already restricted to usable cycles)."""
+    clusters = sum(t.clusters for t in tiles)
+    clusters_pf = sum(t.clusters_pf for t in tiles)
+    bases = sum(sum(m.q_histogram) for m in metrics)
+    q30 = sum(sum(m.q_histogram[Q30_INDEX:]) for m in metrics)
+    per_tile_error = []
+    for t in tiles:
+        rates = [m.error_pct for m in metrics if m.tile == t.tile and m.error_pct is not None]
+        if rates:
+            per_tile_error.append(mean(rates))
+    out: dict[str, Any] = {
+        "clusters": clusters,
+        "clusters_pf": clusters_pf,
+        "pf_fraction": clusters_pf / clusters if clusters else 0.0,
+        "q30_fraction": q30 / bases if bases else 0.0,
+        "yield_bases": bases,
+        "error_rate": mean(per_tile_error) / 100.0 if per_tile_error else None,
+    }
+    phasing = [t.phasing[i] for t in tiles for i in range(len(t.phasing))
+               if read_index is None or i == read_index]
+    prephasing = [t.prephasing[i] for t in tiles for i in range(len(t.prephasing))
+                  if read_index is None or i == read_index]
+    out["phasing"] = mean(phasing) if phasing else None
+    out["prephasing"] = mean(prephasing) if prephasing else None
+    return out
+
+
+def build_summary(read_cycles: Sequence[int], tiles: Sequence[TileSummary],
+                  metrics: Sequence[CycleTileMetrics], **extra: Any) -> dict[str, Any]:
+    """The summary.json document: whole run, `reads` list and `tiles` list."""
+    bounds = _read_bounds(read_cycles)
+    usable = [m for m in metrics if any(a <= m.cycle <= b for a, b in bounds)]
+    summary: dict[str, Any] = _block(tiles, usable, None)
+    summary["usable_cycles"] = sum(b - a + 1 for a, b in bounds)
+    summary["reads"] = [
+        {"read": n, "cycles": read_cycles[n - 1],
+         **_block(tiles, [m for m in usable if a <= m.cycle <= b], n - 1)}
+        for n, (a, b) in enumerate(bounds, start=1)]
+    summary["tiles"] = [
+        {"tile": t.tile, **_block([t], [m for m in usable if m.tile == t.tile], None)}
+        for t in tiles]
+    for key in ("error_rate", "phasing", "prephasing"):
+        values = [r[key] for r in summary["reads"] if r[key] is not None]
+        summary[key] = mean(values) if values else None
+    summary.update(extra)
+    return summary
