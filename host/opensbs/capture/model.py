@@ -1,0 +1,275 @@
+"""Bit-exact Python reference model of the FPGA image-capture path (fpga_sim/rtl).
+
+Public API (used by the simulated camera bridge and checked against the RTL by cocotb tests)::
+
+    from opensbs.capture import CaptureModel
+    model = CaptureModel(bits_per_pixel=12, sensor_width=64, sensor_height=48)
+    reply = model.handle_register_command(packet)   # 16-byte command -> 16-byte reply
+    model.trigger(timestamp_us=1_000)               # one debounced exposure trigger
+    frame = model.capture(image)                    # (H, W) uint16 sensor image -> frame
+                                                    # bytes, or None while CONTROL.ENABLE is 0
+    model.read_register(Register.FRAME_COUNT)       # current register value (no packet)
+
+Behaviour, identical to the RTL:
+
+* Reset state: CONTROL = 0 (disabled), ROI = whole sensor, CHANNEL = 0, counters 0.
+* ``capture`` applies the CONTROL bits latched at frame start: TEST_PATTERN replaces every
+  sensor pixel (x, y) by ``(x + 16 * y) mod 2**bits_per_pixel``; CROP keeps ROI_X/Y/WIDTH/
+  HEIGHT (else the whole sensor); BINNING_2X2 sums each 2x2 block (no division) and the
+  header then says ``bits_per_pixel + 2``.
+* The sensor image may be smaller than the sensor (a frame that ended early or short lines):
+  at the first missing ROI pixel the rest of the frame is zero and TRUNCATED is set. With
+  binning, an output pixel counts as delivered once its last input pixel arrived. A larger
+  image is cut to the sensor size (the RTL ignores pixels past the sensor geometry).
+* Each frame carries the id (TRIGGER_COUNT value) and timestamp of the latest trigger; if no
+  trigger came since the previous frame (or none ever, id 0 and timestamp 0), NO_TRIGGER is set.
+* ``sequence`` counts frames since reset (never cleared); COUNTER_CLEAR zeroes FRAME_COUNT,
+  DROP_COUNT, OVERFLOW_COUNT, TRIGGER_COUNT (hence trigger ids) and STATUS.FIFO_OVERFLOW_SEEN.
+* The model's bridge always keeps up, so it never sets OVERFLOW; the RTL does when the host
+  stalls (see docs/fpga.md).
+
+Register replies: status checks in this order: CRC (BAD_CRC), op (BAD_VALUE for an op other
+than WRITE/READ), address (BAD_ADDRESS), write to a read-only register (READ_ONLY), value
+(BAD_VALUE, see ``_check_write``). The reply value is the register's value after the command,
+0 when the address is unknown or the CRC failed; COUNTER_CLEAR reads 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from opensbs.protocol.crc import crc32
+from opensbs.protocol.errors import BadLengthError, BadSyncError
+from opensbs.protocol.image import (
+    IMAGE_LINK_VERSION,
+    REGISTER_COMMAND_MAGIC,
+    REGISTER_ID_VALUE,
+    REGISTER_PACKET_BYTES,
+    ControlBits,
+    FrameFlags,
+    Register,
+    RegisterOp,
+    RegisterStatus,
+    StatusBits,
+    encode_image_frame,
+    encode_register_reply,
+)
+
+RTL_REVISION = 1
+VERSION_VALUE = (IMAGE_LINK_VERSION << 16) | RTL_REVISION
+SUPPORTED_BITS_PER_PIXEL = (10, 12)
+TEST_PATTERN_ROW_STEP = 16
+_READ_ONLY = {
+    Register.ID,
+    Register.VERSION,
+    Register.FRAME_COUNT,
+    Register.DROP_COUNT,
+    Register.OVERFLOW_COUNT,
+    Register.TRIGGER_COUNT,
+    Register.STATUS,
+}
+_COUNTERS = (
+    Register.FRAME_COUNT,
+    Register.DROP_COUNT,
+    Register.OVERFLOW_COUNT,
+    Register.TRIGGER_COUNT,
+)
+
+
+class CaptureModel:
+    """The capture path from sensor pixels to upstream image-link bytes."""
+
+    def __init__(self, *, bits_per_pixel: int = 12, sensor_width: int = 2048,
+                 sensor_height: int = 2048) -> None:
+        if bits_per_pixel not in SUPPORTED_BITS_PER_PIXEL:
+            raise ValueError(f"bits_per_pixel {bits_per_pixel} not in {SUPPORTED_BITS_PER_PIXEL}")
+        if not (0 < sensor_width <= 8192 and sensor_width % 4 == 0):
+            raise ValueError(f"sensor_width {sensor_width} must be a multiple of 4 in 4..8192")
+        if not (0 < sensor_height <= 8192 and sensor_height % 2 == 0):
+            raise ValueError(f"sensor_height {sensor_height} must be even in 2..8192")
+        self.bits_per_pixel = bits_per_pixel
+        self.sensor_width = sensor_width
+        self.sensor_height = sensor_height
+        self._regs: dict[Register, int] = {
+            Register.CONTROL: 0,
+            Register.ROI_X: 0,
+            Register.ROI_Y: 0,
+            Register.ROI_WIDTH: sensor_width,
+            Register.ROI_HEIGHT: sensor_height,
+            Register.CHANNEL: 0,
+            **{c: 0 for c in _COUNTERS},
+        }
+        self._overflow_seen = False
+        self._sequence = 0
+        self._trigger_timestamp_us = 0
+        self._trigger_fresh = False
+
+    # -- registers -------------------------------------------------------------------------
+
+    def read_register(self, address: int) -> int:
+        """Current value of the register at ``address`` (as a READ command would return)."""
+        reg = Register(address)
+        if reg == Register.ID:
+            return REGISTER_ID_VALUE
+        if reg == Register.VERSION:
+            return VERSION_VALUE
+        if reg == Register.COUNTER_CLEAR:
+            return 0
+        if reg == Register.STATUS:
+            status = StatusBits(0)
+            if self._regs[Register.CONTROL] & ControlBits.ENABLE:
+                status |= StatusBits.RUNNING
+            if self._overflow_seen:
+                status |= StatusBits.FIFO_OVERFLOW_SEEN
+            return int(status)
+        return self._regs[reg]
+
+    def handle_register_command(self, packet: bytes | bytearray | memoryview) -> bytes:
+        """Execute one 16-byte register command and return the 16-byte reply packet.
+
+        Raises BadLengthError/BadSyncError for bytes that are not a register command at all
+        (the RTL discards those without a reply).
+        """
+        data = bytes(packet)
+        if len(data) != REGISTER_PACKET_BYTES:
+            raise BadLengthError(f"register command is {len(data)} bytes, expected 16")
+        if data[:4] != REGISTER_COMMAND_MAGIC:
+            raise BadSyncError(f"bad register command magic {data[:4].hex()}")
+        op, tag = data[4], data[5]
+        address = int.from_bytes(data[6:8], "little")
+        value = int.from_bytes(data[8:12], "little")
+        valid_address = address in Register._value2member_map_
+        if int.from_bytes(data[12:], "little") != crc32(data[:12]):
+            return encode_register_reply(tag, address, 0, RegisterStatus.BAD_CRC)
+        status = self._execute(op, address, value)
+        reply_value = self.read_register(address) if valid_address else 0
+        return encode_register_reply(tag, address, reply_value, status)
+
+    def _execute(self, op: int, address: int, value: int) -> RegisterStatus:
+        if op not in (RegisterOp.WRITE, RegisterOp.READ):
+            return RegisterStatus.BAD_VALUE
+        if address not in Register._value2member_map_:
+            return RegisterStatus.BAD_ADDRESS
+        reg = Register(address)
+        if op == RegisterOp.READ:
+            return RegisterStatus.OK
+        if reg in _READ_ONLY:
+            return RegisterStatus.READ_ONLY
+        if not self._check_write(reg, value):
+            return RegisterStatus.BAD_VALUE
+        if reg == Register.COUNTER_CLEAR:
+            if value:
+                self._clear_counters()
+        else:
+            self._regs[reg] = value
+        return RegisterStatus.OK
+
+    def _check_write(self, reg: Register, value: int) -> bool:
+        """Whether ``value`` is acceptable for writable register ``reg``."""
+        binning = bool(self._regs[Register.CONTROL] & ControlBits.BINNING_2X2)
+        if reg == Register.CONTROL:
+            if value & ~int(sum(ControlBits)):
+                return False
+            if value & ControlBits.BINNING_2X2:
+                return (self._regs[Register.ROI_WIDTH] % 4 == 0
+                        and self._regs[Register.ROI_HEIGHT] % 2 == 0)
+            return True
+        if reg == Register.ROI_X:
+            return value < self.sensor_width
+        if reg == Register.ROI_Y:
+            return value < self.sensor_height
+        if reg == Register.ROI_WIDTH:
+            return (0 < value <= self.sensor_width and value % 2 == 0
+                    and not (binning and value % 4))
+        if reg == Register.ROI_HEIGHT:
+            return 0 < value <= self.sensor_height and not (binning and value % 2)
+        if reg == Register.CHANNEL:
+            return value <= 0xFF
+        return value <= 1  # COUNTER_CLEAR
+
+    def _clear_counters(self) -> None:
+        for counter in _COUNTERS:
+            self._regs[counter] = 0
+        self._overflow_seen = False
+
+    # -- trigger and frames ----------------------------------------------------------------
+
+    def trigger(self, timestamp_us: int) -> None:
+        """One debounced exposure trigger at ``timestamp_us`` (the FPGA's microsecond clock)."""
+        if not 0 <= timestamp_us < 1 << 64:
+            raise ValueError(f"timestamp_us {timestamp_us} outside u64")
+        self._regs[Register.TRIGGER_COUNT] = (self._regs[Register.TRIGGER_COUNT] + 1) & 0xFFFFFFFF
+        self._trigger_timestamp_us = timestamp_us
+        self._trigger_fresh = True
+
+    def capture(self, image: np.ndarray) -> bytes | None:
+        """Upstream bytes of the frame for one sensor image; None while disabled."""
+        image = np.asarray(image)
+        if image.ndim != 2 or not np.issubdtype(image.dtype, np.integer):
+            raise ValueError(f"image must be a 2-D integer array, got {image.dtype} {image.shape}")
+        if image.size and (image.min() < 0 or image.max() >> self.bits_per_pixel):
+            raise ValueError(f"image values exceed {self.bits_per_pixel} bits per pixel")
+        control = ControlBits(self._regs[Register.CONTROL])
+        if not control & ControlBits.ENABLE:
+            return None
+        image = image[: self.sensor_height, : self.sensor_width]
+        flags = FrameFlags(0)
+        if control & ControlBits.TEST_PATTERN:
+            image = self._test_pattern(image.shape)
+            flags |= FrameFlags.TEST_PATTERN
+        x0, y0, width, height = 0, 0, self.sensor_width, self.sensor_height
+        if control & ControlBits.CROP:
+            x0, y0 = self._regs[Register.ROI_X], self._regs[Register.ROI_Y]
+            width, height = self._regs[Register.ROI_WIDTH], self._regs[Register.ROI_HEIGHT]
+            flags |= FrameFlags.CROPPED
+        binning = bool(control & ControlBits.BINNING_2X2)
+        pixels, delivered = self._roi_pixels(image, x0, y0, width, height, binning)
+        if binning:
+            flags |= FrameFlags.BINNED
+        if delivered < pixels.size:
+            pixels.reshape(-1)[delivered:] = 0
+            flags |= FrameFlags.TRUNCATED
+            self._regs[Register.DROP_COUNT] += 1
+        if not self._trigger_fresh:
+            flags |= FrameFlags.NO_TRIGGER
+        self._trigger_fresh = False
+        frame = encode_image_frame(
+            pixels,
+            sequence=self._sequence,
+            trigger_id=self._regs[Register.TRIGGER_COUNT],
+            timestamp_us=self._trigger_timestamp_us,
+            channel=self._regs[Register.CHANNEL],
+            bits_per_pixel=self.bits_per_pixel + (2 if binning else 0),
+            flags=flags,
+        )
+        self._sequence = (self._sequence + 1) & 0xFFFFFFFF
+        self._regs[Register.FRAME_COUNT] = (self._regs[Register.FRAME_COUNT] + 1) & 0xFFFFFFFF
+        return frame
+
+    def _test_pattern(self, shape: tuple[int, ...]) -> np.ndarray:
+        rows, cols = shape
+        y, x = np.ogrid[:rows, :cols]
+        return ((x + TEST_PATTERN_ROW_STEP * y) & ((1 << self.bits_per_pixel) - 1)).astype(
+            np.uint16)
+
+    @staticmethod
+    def _roi_pixels(image: np.ndarray, x0: int, y0: int, width: int, height: int,
+                    binning: bool) -> tuple[np.ndarray, int]:
+        """Output pixels (zero where missing) and how many lead pixels were delivered."""
+        got = image[y0:y0 + height, x0:x0 + width].astype(np.uint16)
+        rows_got, cols_got = got.shape if got.size else (0, 0)
+        full = np.zeros((height, width), dtype=np.uint16)
+        full[:rows_got, :cols_got] = got
+        if cols_got < width and rows_got:
+            delivered_in_row, rows_done = cols_got, 0  # the first ROI row is already short
+        else:
+            delivered_in_row, rows_done = 0, rows_got
+        if not binning:
+            if rows_done == height:
+                return full, full.size
+            return full, rows_done * width + delivered_in_row
+        out = full.reshape(height // 2, 2, width // 2, 2).sum(axis=(1, 3), dtype=np.uint16)
+        if rows_done == height:
+            return out, out.size
+        # an output pixel is emitted with its last input pixel (odd row, odd column)
+        return out, (rows_done // 2) * (width // 2)
