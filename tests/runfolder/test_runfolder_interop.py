@@ -5,16 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from opensbs.recipe import default_recipe_text, parse_recipe
-from opensbs.runfolder import (
-    RunFolder,
-    RunIdentity,
-    TileSummary,
-    build_summary,
-    cycle_tile_metrics,
-    interop_files,
-)
+from opensbs.runfolder import TileSummary, interop_files
 from opensbs.runfolder.interop_files import CycleTileMetrics
+from synthetic_run import synthetic_run
 
 interop = pytest.importorskip("interop")
 
@@ -51,46 +44,10 @@ def test_error_metrics_file_only_when_truth_is_known():
     assert "ErrorMetricsOut.bin" not in files
 
 
-def _simulated_run(root: Path, seed: int = 3):
-    """A small run folder with per-cycle calls drawn from a seeded error model."""
-    text = default_recipe_text().replace("cycles = 50", "cycles = 8").replace(
-        "[[reads]]\ncycles = 8\nindex = false",
-        "[[reads]]\ncycles = 8\nindex = false\n\n[[reads]]\ncycles = 6\nindex = false")
-    recipe = parse_recipe(text)
-    folder = RunFolder(root, recipe, RunIdentity("261122_OPENSBS1_0001_OSBS0001", 1, "261122"))
-    folder.write_static(text, "test")
-    rng = np.random.default_rng(seed)
-    tiles, metrics = [], []
-    for k, tile in enumerate(recipe.flowcell.tile_numbers()):
-        n = 400 + 150 * k
-        passed = rng.random(n) < 0.85
-        truth = rng.integers(0, 4, n)
-        errors = np.zeros(n, np.int64)
-        for cycle in range(1, recipe.total_cycles + 1):
-            wrong = rng.random(n) < 0.004 * cycle
-            bases = np.where(wrong, (truth + 1) % 4, truth).astype(np.uint8)
-            quals = np.clip(rng.normal(36 - cycle, 6, n), 2, 41).astype(np.uint8)
-            inten = rng.gamma(2.0, 300.0, (n, 4))
-            errors += wrong
-            folder.write_bcl(cycle, tile, bases, quals)
-            metrics.append(cycle_tile_metrics(
-                lane=1, tile=tile, cycle=cycle, bases=bases, qualities=quals, passed=passed,
-                intensities=inten, fwhm_px=np.full(4, 2.1), timestamp=cycle,
-                errors_so_far=errors, mismatch=wrong))
-        folder.write_filter(tile, passed)
-        folder.write_locs(tile, rng.random((n, 2)) * 1000)
-        tiles.append(TileSummary(1, tile, n, int(passed.sum()), 0.25,
-                                 phasing=[0.001 + k / 1e4, 0.0012], prephasing=[0.002, 0.0009]))
-    folder.write_interop(tiles, metrics)
-    summary = build_summary([r.cycles for r in recipe.reads], tiles, metrics)
-    folder.write_summary(summary)
-    return folder, summary
-
-
 def test_interop_library_reports_the_numbers_of_our_summary(tmp_path: Path):
     from interop import py_interop_run_metrics, py_interop_summary
 
-    _, summary = _simulated_run(tmp_path)
+    _, summary = synthetic_run(tmp_path)
     run_metrics = py_interop_run_metrics.run_metrics()
     run_metrics.read(str(tmp_path))
     result = py_interop_summary.run_summary()
@@ -116,7 +73,7 @@ def test_interop_library_reports_the_numbers_of_our_summary(tmp_path: Path):
 def test_fastq_from_bcls_matches_calls(tmp_path: Path):
     import gzip
 
-    folder, summary = _simulated_run(tmp_path)
+    folder, summary = synthetic_run(tmp_path)
     paths = folder.write_fastq()
     assert [p.name for p in paths] == ["Undetermined_S0_L001_R1_001.fastq.gz",
                                        "Undetermined_S0_L001_R2_001.fastq.gz"]

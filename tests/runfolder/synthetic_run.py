@@ -1,0 +1,59 @@
+"""A small run folder written from seeded synthetic calls, for the writer and report tests."""
+
+from pathlib import Path
+
+import numpy as np
+from opensbs.recipe import default_recipe_text, parse_recipe
+from opensbs.runfolder import (
+    RunFolder,
+    RunIdentity,
+    RunLog,
+    TileSummary,
+    build_summary,
+    cycle_tile_metrics,
+)
+
+
+def synthetic_run(root: Path, seed: int = 3):
+    """A small run folder with per-cycle calls drawn from a seeded error model."""
+    text = default_recipe_text().replace("cycles = 50", "cycles = 8").replace(
+        "[[reads]]\ncycles = 8\nindex = false",
+        "[[reads]]\ncycles = 8\nindex = false\n\n[[reads]]\ncycles = 6\nindex = false")
+    recipe = parse_recipe(text)
+    folder = RunFolder(root, recipe, RunIdentity("261122_OPENSBS1_0001_OSBS0001", 1, "261122"))
+    folder.write_static(text, "test")
+    rng = np.random.default_rng(seed)
+    tiles, metrics = [], []
+    for k, tile in enumerate(recipe.flowcell.tile_numbers()):
+        n = 400 + 150 * k
+        passed = rng.random(n) < 0.85
+        truth = rng.integers(0, 4, n)
+        errors = np.zeros(n, np.int64)
+        for cycle in range(1, recipe.total_cycles + 1):
+            wrong = rng.random(n) < 0.004 * cycle
+            bases = np.where(wrong, (truth + 1) % 4, truth).astype(np.uint8)
+            quals = np.clip(rng.normal(36 - cycle, 6, n), 2, 41).astype(np.uint8)
+            inten = rng.gamma(2.0, 300.0, (n, 4))
+            errors += wrong
+            folder.write_bcl(cycle, tile, bases, quals)
+            metrics.append(cycle_tile_metrics(
+                lane=1, tile=tile, cycle=cycle, bases=bases, qualities=quals, passed=passed,
+                intensities=inten, fwhm_px=np.full(4, 2.1), timestamp=cycle,
+                errors_so_far=errors, mismatch=wrong))
+        folder.write_filter(tile, passed)
+        folder.write_locs(tile, rng.random((n, 2)) * 1000)
+        tiles.append(TileSummary(1, tile, n, int(passed.sum()), 0.25,
+                                 phasing=[0.001 + k / 1e4, 0.0012], prephasing=[0.002, 0.0009]))
+    folder.write_interop(tiles, metrics)
+    with RunLog(folder.layout.run_log) as log:
+        for t_s, temp_mc in enumerate(range(25000, 60000, 5000)):
+            log.write("telemetry", t_s=float(t_s), temperature_mc=temp_mc, setpoint_mc=60000)
+        for cycle in range(1, recipe.total_cycles + 1):
+            log.write("step_done", cycle=cycle, step="fluidics", duration_s=30.0)
+            log.write("cycle_imaged", cycle=cycle, wall_elapsed_s=0.5 * cycle)
+            log.write("cycle_basecalled", cycle=cycle, wall_elapsed_s=0.5 * cycle + 0.7)
+        log.write("fault", t_s=3.0, message="OVER_TEMPERATURE zone 0 at 101000 mC")
+    summary = build_summary([r.cycles for r in recipe.reads], tiles, metrics,
+                            run_id=folder.identity.run_id, channel_names=recipe.channel_names)
+    folder.write_summary(summary)
+    return folder, summary
