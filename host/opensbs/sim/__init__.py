@@ -39,6 +39,7 @@ from .errors import (
     SimLayoutError,
     SimulationError,
 )
+from .layout import SimulatedRun, write_simulated_run
 from .phasing import PhasingWindow, phasing_matrix
 from .reference import Reference, bundled_phix_path, read_fasta
 from .tile import CycleConditions, TileSimulator
@@ -47,6 +48,6 @@ from .truth import TileTruth
 __all__ = [
     "BASES", "Chemistry", "CycleConditions", "CycleLimitError", "FastaError", "Layout",
     "PhasingWindow", "Reference", "SimConfig", "SimConfigError", "SimLayoutError",
-    "SimulationError", "TileSimulator", "TileTruth", "bundled_phix_path", "channel_encoding",
-    "decode_sequences", "phasing_matrix", "read_fasta",
+    "SimulatedRun", "SimulationError", "TileSimulator", "TileTruth", "bundled_phix_path",
+    "channel_encoding", "decode_sequences", "phasing_matrix", "read_fasta", "write_simulated_run",
 ]
