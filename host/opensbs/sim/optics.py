@@ -24,14 +24,13 @@ def splat_bilinear(xy_px: np.ndarray, signal_e: np.ndarray, height: int,
     col = x0.astype(np.int64)
     row = y0.astype(np.int64)
     signal = signal_e.astype(np.float32)
-    flat = np.zeros(height * width, dtype=np.float64)
-    for d_row, d_col, weight in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)),
-                                 (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
-        r = row + d_row
-        c = col + d_col
-        inside = (r >= 0) & (r < height) & (c >= 0) & (c < width)
-        flat += np.bincount(r[inside] * width + c[inside], weights=(signal * weight)[inside],
-                            minlength=height * width)
+    rows = np.concatenate([row, row, row + 1, row + 1])
+    cols = np.concatenate([col, col + 1, col, col + 1])
+    weights = np.concatenate([signal * (1 - fx) * (1 - fy), signal * fx * (1 - fy),
+                              signal * (1 - fx) * fy, signal * fx * fy])
+    inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+    flat = np.bincount(rows[inside] * width + cols[inside], weights=weights[inside],
+                       minlength=height * width)
     return flat.astype(np.float32).reshape(height, width)
 
 
