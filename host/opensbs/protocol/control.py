@@ -409,6 +409,7 @@ class FrameSplitter:
             try:
                 frame = decode_frame(buf[:total])
             except ProtocolError as exc:
+                exc.frame = bytes(buf[:total])
                 yield exc
                 del buf[:1]
                 continue

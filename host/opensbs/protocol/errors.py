@@ -5,7 +5,13 @@ Decoders never raise anything else on bad bytes: callers catch ``ProtocolError``
 
 
 class ProtocolError(Exception):
-    """Bytes that do not form a valid frame or message."""
+    """Bytes that do not form a valid frame or message.
+
+    ``frame`` holds the delimited bytes of the damaged frame when a stream splitter could
+    tell where it ended (so a device can NAK it, or a host can read its version byte).
+    """
+
+    frame: bytes | None = None
 
 
 class BadSyncError(ProtocolError):

@@ -1,1 +1,46 @@
-"""USB transports over pyusb: discovery, the control-link client, the image-link receiver."""
+"""USB transports over pyusb: discovery, the control-link client, the image-link receiver.
+
+See ``control_client`` (requests, subscriptions), ``image_receiver`` (frames from the camera
+bridge), ``discovery`` (finding devices) and ``virtual`` (the in-process pyusb backend).
+"""
+
+from .control_client import ControlClient, ControlLinkStats
+from .discovery import DeviceInfo, DeviceKind, find_device, list_devices, open_controller
+from .errors import (
+    CommandNakError,
+    CommandTimeoutError,
+    DeviceNotFoundError,
+    DevicePermissionError,
+    DeviceResetError,
+    DeviceVanishedError,
+    LinkTimeoutError,
+    NoUsbBackendError,
+    ProtocolVersionMismatchError,
+    RegisterAccessError,
+    TransportError,
+)
+from .transport import SerialTransport, Transport, UsbBulkTransport
+
+__all__ = [
+    "CommandNakError",
+    "CommandTimeoutError",
+    "ControlClient",
+    "ControlLinkStats",
+    "DeviceInfo",
+    "DeviceKind",
+    "DeviceNotFoundError",
+    "DevicePermissionError",
+    "DeviceResetError",
+    "DeviceVanishedError",
+    "LinkTimeoutError",
+    "NoUsbBackendError",
+    "ProtocolVersionMismatchError",
+    "RegisterAccessError",
+    "SerialTransport",
+    "Transport",
+    "TransportError",
+    "UsbBulkTransport",
+    "find_device",
+    "list_devices",
+    "open_controller",
+]

@@ -34,5 +34,14 @@ class VirtualDevice(ABC):
     def next_in(self, endpoint: int, max_bytes: int, timeout_s: float) -> bytes:
         """Up to ``max_bytes`` for the host from bulk IN ``endpoint``; b"" after ``timeout_s``."""
 
+    def read_into(self, endpoint: int, buffer: memoryview, timeout_s: float) -> int:
+        """Fill the start of ``buffer`` for a host ``dev.read``; returns the byte count (0 on
+        timeout). The default copies what ``next_in`` returns; a streaming device overrides it
+        to copy straight from its own buffers."""
+        data = self.next_in(endpoint, len(buffer), timeout_s)
+        n = len(data)
+        buffer[:n] = data
+        return n
+
     def on_reset(self) -> None:  # noqa: B027 - optional hook
         """The host reset the device (``dev.reset()``)."""
