@@ -1,0 +1,341 @@
+"""The incremental base caller: cycle images (or intensities) in, finalised calls out.
+
+``IntensityCaller`` calls from extracted intensities (clusters x channels per cycle);
+``TileBasecaller`` adds the image stages (template, registration, extraction) in front of it;
+``call_intensities`` calls a whole (clusters x cycles x channels) array at once.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._arrays import as_float_array
+from .chastity_filter import CHASTITY_THRESHOLD, FILTER_CYCLES, MAX_FAILURES, ChastityFilter
+from .chemistry import BASES, NO_CALL, Chemistry, chemistry_for_channels
+from .crosstalk import ColourModel, estimate_colour_model
+from .errors import BasecallError, ShapeError
+from .extraction import extract_intensities
+from .phasing import PhasingEstimate
+from .phasing_correction import CorrectedCycle, PhasingCorrector
+from .quality import MIN_QUALITY, Predictors, QualityTable
+from .registration import Registrar
+from .template import Template, build_template
+
+MAX_REPORTED_Q = 50
+
+
+@dataclass(frozen=True)
+class BasecallConfig:
+    """Settings of the caller (defaults follow Illumina's RTA where it applies)."""
+
+    template_cycles: int = 4
+    colour_model_cycles: int = 4
+    max_lookahead: int = 4
+    filter_cycles: int = FILTER_CYCLES
+    chastity_threshold: float = CHASTITY_THRESHOLD
+    max_chastity_failures: int = MAX_FAILURES
+    registration_patch_px: int = 256
+
+
+@dataclass(frozen=True)
+class KnownParameters:
+    """Parameters given instead of estimated (the oracle caller, or a re-run with known values).
+
+    ``positions_px`` (n, 2) in the frame of ``shift_at``: cluster i appears in channel c at
+    cycle t at ``positions_px[i] + shift_at(t)[c]`` (``shift_at`` returns (channels, 2)).
+    ``colour_matrix`` fixes the normalised crosstalk (scale and offsets are still fitted).
+    """
+
+    positions_px: np.ndarray | None = None
+    shift_at: Callable[[int], np.ndarray] | None = None
+    colour_matrix: np.ndarray | None = None
+    rates: PhasingEstimate | None = None
+
+
+@dataclass(frozen=True)
+class CycleMetrics:
+    """Per-cycle figures for InterOp-style metrics."""
+
+    mean_intensity: np.ndarray  # (channels,) mean raw background-corrected intensity
+    p90_intensity: np.ndarray  # (channels,) 90th percentile raw intensity
+    called_intensity: np.ndarray  # (4,) mean corrected called signal per base, raw units
+    base_counts: np.ndarray  # (5,) calls of A, C, G, T, N
+    q_histogram: np.ndarray  # (51,) counts of Q0..Q50
+    phasing: float  # current estimate (fraction per cycle)
+    prephasing: float
+    shifts_px: np.ndarray | None  # (channels, 2) registration of this cycle (images only)
+
+
+@dataclass(frozen=True)
+class CycleCalls:
+    """The final calls of one cycle of one tile."""
+
+    cycle: int  # 1-based
+    bases: np.ndarray  # (n,) uint8: 0..3 = A, C, G, T; 4 = N (no call)
+    qualities: np.ndarray  # (n,) uint8 Phred; 2 for N
+    chastity: np.ndarray  # (n,) float32
+    predictors: Predictors  # what the quality table was looked up with
+    metrics: CycleMetrics
+
+
+@dataclass
+class _ArrivalStats:
+    mean: np.ndarray
+    p90: np.ndarray
+    shifts: np.ndarray | None = None
+
+
+class IntensityCaller:
+    """Incremental calling from per-cycle raw intensities (clusters, channels)."""
+
+    def __init__(self, chemistry: Chemistry, config: BasecallConfig | None = None,
+                 known: KnownParameters | None = None,
+                 quality_table: QualityTable | None = None) -> None:
+        self.chemistry = chemistry
+        self.config = config or BasecallConfig()
+        self.known = known or KnownParameters()
+        self.quality_table = quality_table or QualityTable.load()
+        self.colour_model: ColourModel | None = None
+        self._buffer: list[np.ndarray] = []
+        self._arrivals: dict[int, _ArrivalStats] = {}
+        self._corrector: PhasingCorrector | None = None
+        self._filter: ChastityFilter | None = None
+        self.cycles_added = 0
+        self.n_clusters: int | None = None
+
+    @property
+    def rates(self) -> PhasingEstimate:
+        """Current phasing/prephasing estimate (or the known rates)."""
+        return self._corrector.rates if self._corrector else PhasingEstimate(0.0, 0.0)
+
+    @property
+    def passing_filter(self) -> np.ndarray | None:
+        """(n,) bool once the chastity filter is final, else None."""
+        return None if self._filter is None else self._filter.passing
+
+    def add_cycle(self, intensities: np.ndarray, shifts_px: np.ndarray | None = None
+                  ) -> list[CycleCalls]:
+        """Add the next cycle's raw intensities; returns the cycles finalised by it."""
+        y = as_float_array(intensities, 2, "intensities", self.chemistry.n_channels)
+        if self.n_clusters is None:
+            self.n_clusters = y.shape[0]
+        if y.shape[0] != self.n_clusters:
+            raise ShapeError(f"expected {self.n_clusters} clusters, got {y.shape[0]}")
+        self.cycles_added += 1
+        self._arrivals[self.cycles_added] = _ArrivalStats(
+            y.mean(axis=0), np.percentile(y, 90, axis=0), shifts_px)
+        if self._corrector is None:
+            self._buffer.append(y)
+            if len(self._buffer) < max(self.config.colour_model_cycles, 2):
+                return []
+            return self._start()
+        return self._emit(self._corrector.push(self.colour_model.correct(y)))  # type: ignore
+
+    def finish(self) -> list[CycleCalls]:
+        """End of the read: finalise every remaining cycle and the filter."""
+        out: list[CycleCalls] = []
+        if self._corrector is None:
+            if not self._buffer:
+                return []
+            out = self._start()
+        assert self._corrector is not None and self._filter is not None
+        out += self._emit(self._corrector.flush())
+        self._filter.finalise()
+        return out
+
+    def _start(self) -> list[CycleCalls]:
+        stack = np.stack(self._buffer, axis=1)
+        if stack.shape[1] < 2:
+            raise BasecallError("calling needs at least 2 cycles")
+        self.colour_model = estimate_colour_model(stack, self.chemistry,
+                                                  normalised=self.known.colour_matrix)
+        corrected = self.colour_model.correct(stack)
+        top = np.sort(corrected.max(axis=2), axis=1)
+        amplitude = top[:, top.shape[1] // 2:].mean(axis=1)
+        floor = 1e-3 * max(float(np.median(amplitude)), 1e-6)
+        amplitude = np.maximum(amplitude, floor)
+        self._corrector = PhasingCorrector(
+            self.chemistry, amplitude, rates=self.known.rates,
+            estimate=self.known.rates is None, max_lookahead=self.config.max_lookahead)
+        self._filter = ChastityFilter(amplitude.size, self.config.filter_cycles,
+                                      self.config.chastity_threshold,
+                                      self.config.max_chastity_failures)
+        out: list[CycleCalls] = []
+        for cycle in range(stack.shape[1]):
+            out += self._emit(self._corrector.push(corrected[:, cycle]))
+        self._buffer = []
+        return out
+
+    def _emit(self, cycles: Iterable[CorrectedCycle]) -> list[CycleCalls]:
+        assert self._corrector is not None and self._filter is not None
+        out = []
+        for item in cycles:
+            calls = item.calls
+            predictors = Predictors(
+                calls.chastity, np.minimum(item.previous_chastity, item.next_chastity),
+                calls.signal_ratio, np.full(calls.chastity.shape, item.cycle))
+            qualities = self.quality_table.lookup(predictors)
+            qualities[calls.bases == NO_CALL] = MIN_QUALITY
+            self._filter.update(calls.chastity)
+            out.append(CycleCalls(item.cycle, calls.bases, qualities, calls.chastity,
+                                  predictors, self._metrics(item, qualities)))
+        return out
+
+    def _metrics(self, item: CorrectedCycle, qualities: np.ndarray) -> CycleMetrics:
+        assert self._corrector is not None
+        arrival = self._arrivals.pop(item.cycle)
+        bases = item.calls.bases
+        counts = np.bincount(bases, minlength=5)[:5]
+        signal = item.calls.signal_ratio * self._corrector.amplitude
+        called = np.array([float(signal[bases == b].mean()) if counts[b] else 0.0
+                           for b in range(len(BASES))])
+        histogram = np.bincount(np.minimum(qualities, MAX_REPORTED_Q),
+                                minlength=MAX_REPORTED_Q + 1)
+        return CycleMetrics(arrival.mean, arrival.p90, called, counts, histogram,
+                            self._corrector.rates.phasing, self._corrector.rates.prephasing,
+                            arrival.shifts)
+
+
+class TileBasecaller:
+    """Incremental base caller of one tile, fed one cycle of images at a time.
+
+    ``add_cycle(images)`` takes (channels, H, W) images of the next cycle and returns the cycles
+    it finalised (a few cycles' delay; the first cycles come out once the template is built).
+    Memory is bounded: the template cycles' images, then only per-cluster state.
+    """
+
+    def __init__(self, chemistry: Chemistry | None = None, config: BasecallConfig | None = None,
+                 known: KnownParameters | None = None,
+                 quality_table: QualityTable | None = None) -> None:
+        self.config = config or BasecallConfig()
+        self.known = known or KnownParameters()
+        self.chemistry = chemistry
+        self._quality_table = quality_table
+        self._caller: IntensityCaller | None = None
+        self._images: list[np.ndarray] = []
+        self.template: Template | None = None
+        self._registrar: Registrar | None = None
+        self._positions: np.ndarray | None = None
+        self.cycles_added = 0
+
+    @property
+    def positions(self) -> np.ndarray | None:
+        """(n, 2) cluster positions (x, y pixels, frame of cycle 1) once the template exists."""
+        return self._positions
+
+    @property
+    def passing_filter(self) -> np.ndarray | None:
+        return None if self._caller is None else self._caller.passing_filter
+
+    @property
+    def rates(self) -> PhasingEstimate:
+        return self._caller.rates if self._caller else PhasingEstimate(0.0, 0.0)
+
+    @property
+    def colour_model(self) -> ColourModel | None:
+        return None if self._caller is None else self._caller.colour_model
+
+    def add_cycle(self, images: np.ndarray) -> list[CycleCalls]:
+        """Process the next cycle's (channels, H, W) images."""
+        imgs = np.asarray(images)
+        if imgs.ndim != 3:
+            raise ShapeError(f"images must be (channels, H, W), got shape {imgs.shape}")
+        if self.chemistry is None:
+            self.chemistry = chemistry_for_channels(imgs.shape[0])
+        if imgs.shape[0] != self.chemistry.n_channels:
+            raise ShapeError(f"{self.chemistry.name} needs {self.chemistry.n_channels} channels,"
+                             f" got {imgs.shape[0]}")
+        if self._images and imgs.shape != self._images[0].shape:
+            raise ShapeError(f"image shape changed from {self._images[0].shape} to {imgs.shape}")
+        self.cycles_added += 1
+        if self._caller is None:
+            self._images.append(imgs)
+            if len(self._images) < self.config.template_cycles:
+                return []
+            return self._start()
+        return self._process(imgs, self.cycles_added)
+
+    def finish(self) -> list[CycleCalls]:
+        """End of the read: flush the look-ahead and fix the filter."""
+        out: list[CycleCalls] = []
+        if self._caller is None:
+            if not self._images:
+                return []
+            out = self._start()
+        assert self._caller is not None
+        return out + self._caller.finish()
+
+    def _start(self) -> list[CycleCalls]:
+        assert self.chemistry is not None
+        self._caller = IntensityCaller(self.chemistry, self.config, self.known,
+                                       self._quality_table)
+        if self.known.positions_px is None:
+            self.template = build_template(self._images)
+            self._positions = self.template.positions_px
+            self._registrar = Registrar(self.template.image, self.config.registration_patch_px)
+        else:
+            self._positions = np.asarray(self.known.positions_px, dtype=np.float64)
+        out: list[CycleCalls] = []
+        for cycle, imgs in enumerate(self._images, start=1):
+            out += self._process(imgs, cycle)
+        self._images = []
+        return out
+
+    def _shifts(self, images: np.ndarray, cycle: int) -> np.ndarray:
+        if self.known.shift_at is not None:
+            return np.asarray(self.known.shift_at(cycle), dtype=np.float64)
+        if self.template is not None and cycle <= self.template.shifts_px.shape[0]:
+            return self.template.shifts_px[cycle - 1]
+        assert self._registrar is not None
+        return np.array([self._registrar.shift_px(channel) for channel in images])
+
+    def _process(self, images: np.ndarray, cycle: int) -> list[CycleCalls]:
+        assert self._caller is not None and self._positions is not None
+        shifts = self._shifts(images, cycle)
+        intensities = extract_intensities(images, self._positions, shifts)
+        return self._caller.add_cycle(intensities, shifts)
+
+
+@dataclass
+class IntensityCalls:
+    """Calls of a whole intensity array."""
+
+    bases: np.ndarray  # (n, cycles) uint8, 4 = N
+    qualities: np.ndarray  # (n, cycles) uint8
+    passing_filter: np.ndarray  # (n,) bool
+    chastity: np.ndarray  # (n, cycles) float32
+    rates: PhasingEstimate
+    colour_model: ColourModel | None
+    metrics: list[CycleMetrics] = field(default_factory=list)
+
+
+def call_intensities(intensities: np.ndarray, chemistry: Chemistry | None = None,
+                     config: BasecallConfig | None = None,
+                     known: KnownParameters | None = None,
+                     quality_table: QualityTable | None = None) -> IntensityCalls:
+    """Call (clusters, cycles, channels) raw background-corrected intensities."""
+    array = np.asarray(intensities)
+    if array.ndim != 3:
+        raise ShapeError(f"intensities must be (clusters, cycles, channels), got {array.shape}")
+    chem = chemistry or chemistry_for_channels(array.shape[2])
+    caller = IntensityCaller(chem, config, known, quality_table)
+    results: list[CycleCalls] = []
+    for cycle in range(array.shape[1]):
+        results += caller.add_cycle(array[:, cycle])
+    results += caller.finish()
+    return collect(results, caller.passing_filter, caller.rates, caller.colour_model)
+
+
+def collect(results: list[CycleCalls], passing: np.ndarray | None, rates: PhasingEstimate,
+            colour_model: ColourModel | None) -> IntensityCalls:
+    """Stack per-cycle results (in cycle order) into whole-read arrays."""
+    results = sorted(results, key=lambda r: r.cycle)
+    if passing is None:
+        raise BasecallError("the chastity filter is not final: call finish() first")
+    return IntensityCalls(
+        np.stack([r.bases for r in results], axis=1),
+        np.stack([r.qualities for r in results], axis=1),
+        passing,
+        np.stack([r.chastity for r in results], axis=1),
+        rates, colour_model, [r.metrics for r in results])
