@@ -10,14 +10,14 @@ from opensbs.sim import SimConfig, SimLayoutError, SimulatedRun, TileSimulator, 
 from typer.testing import CliRunner
 
 CONFIG = SimConfig(seed=3, tile_width_px=64, tile_height_px=48, read_length=5,
-                   chemistry="two_colour")
+                   chemistry="two-colour")
 
 
 def test_round_trip_images_and_truth(tmp_path):
     write_simulated_run(tmp_path, CONFIG, tiles=[1101, 1102], cycles=4)
     run = SimulatedRun.open(tmp_path)
     assert run.tiles == (1101, 1102) and run.cycles == 4
-    assert run.channel_names == ("blue", "green") and run.image_shape == (2, 48, 64)
+    assert run.channel_names == ("green", "blue") and run.image_shape == (2, 48, 64)
     # the index spells out the crosstalk in effect (the chemistry's default here)
     assert run.config == CONFIG.replace(crosstalk=tuple(map(tuple, CONFIG.crosstalk_matrix)))
     fresh = TileSimulator(CONFIG, 1102)
@@ -68,7 +68,7 @@ def test_reader_names_what_is_wrong(tmp_path):
 def test_cli_simulate_writes_a_readable_run(tmp_path):
     result = CliRunner().invoke(app, [
         "simulate", "--out", str(tmp_path), "--tiles", "2", "--tile-size", "64",
-        "--cycles", "3", "--chemistry", "two_colour", "--phasing", "0.002", "--seed", "9",
+        "--cycles", "3", "--chemistry", "two-colour", "--phasing", "0.002", "--seed", "9",
         "--layout", "patterned", "--occupancy", "0.5", "--no-noise"])
     assert result.exit_code == 0, result.output
     run = SimulatedRun.open(tmp_path)

@@ -53,7 +53,7 @@ def test_measured_crosstalk_of_pure_base_clusters_matches_the_truth_matrix():
 
 
 def test_two_colour_encoding_novaseq_x():
-    config = SimConfig(seed=3, chemistry="two_colour", phasing=0.0, prephasing=0.0, **SPARSE)
+    config = SimConfig(seed=3, chemistry="two-colour", phasing=0.0, prephasing=0.0, **SPARSE)
     simulator = TileSimulator(config)
     images = simulator.next_cycle()
     assert images.shape == (2, 384, 384)
@@ -63,7 +63,8 @@ def test_two_colour_encoding_novaseq_x():
     relative = sums / brightness
     first_base = simulator.sequences[keep, 0]
     crosstalk = np.array(config.crosstalk_matrix)
-    expected = {0: crosstalk[0], 1: crosstalk[0] + crosstalk[1], 2: np.zeros(2), 3: crosstalk[1]}
+    # dye 0 is the green dye, dye 1 the blue one
+    expected = {0: crosstalk[1], 1: crosstalk[0] + crosstalk[1], 2: np.zeros(2), 3: crosstalk[0]}
     for base, levels in expected.items():  # A blue, C both, G dark, T green
         np.testing.assert_allclose(np.median(relative[first_base == base], axis=0), levels,
                                    atol=0.05)
@@ -89,7 +90,7 @@ def test_measured_drift_and_channel_offsets_match_truth():
     measured = np.array(offsets)
     expected = truth.drift_px[-1] + truth.channel_offsets_px
     np.testing.assert_allclose(measured, expected, atol=0.06)
-    assert np.abs(truth.drift_px[-1]).max() > 0.3  # the test measures a real shift
+    assert np.abs(expected).max() > 0.5  # the test measures a real shift
 
 
 def test_phasing_and_prephasing_leak_into_previous_and_next_base():

@@ -5,11 +5,11 @@ Public API::
     from opensbs.sim import SimConfig, TileSimulator, CycleConditions, phasing_matrix
 
     config = SimConfig(seed=1, tile_width_px=256, tile_height_px=256, read_length=50,
-                       chemistry="four_colour")          # or "two_colour" (NovaSeq X encoding)
+                       chemistry="four-colour")          # or "two-colour" (NovaSeq X encoding)
     sim = TileSimulator(config, tile=1101)
     sim.positions            # (N, 2) float x/y pixels (before drift), x = column
     sim.sequences            # (N, read_length) uint8 true reads, A=0 C=1 G=2 T=3
-    images = sim.next_cycle()            # (C, H, W) uint16; C = 4 (A,C,G,T) or 2 (blue,green)
+    images = sim.next_cycle()            # (C, H, W) uint16; C = 4 (A,C,G,T) or 2 (green,blue)
     sim.last_signal_e        # (N, C) clean cluster signal of that cycle (e-, before PSF/noise)
     sim.next_cycle(CycleConditions(temperature_error_c=4.0, reagent_fraction=1.0))
     truth = sim.truth()      # TileTruth: positions, sequences, crosstalk, encoding, phasing,

@@ -7,7 +7,8 @@ neighbouring filter). A cluster showing base ``b`` puts ``(encoding @ crosstalk)
 channels, before brightness, decay and phasing.
 
 Encodings (formats.md): four-colour images A, C, G, T in four channels; two-colour uses the
-NovaSeq X assignment: blue only = A, both = C, dark = G, green only = T.
+NovaSeq X assignment: green only = T, blue only = A, both = C, dark = G, with channel 0 = green
+and channel 1 = blue (the order of the recipe's two-colour channels).
 """
 
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ BASES = "ACGT"
 
 
 class Chemistry(StrEnum):
-    FOUR_COLOUR = "four_colour"
-    TWO_COLOUR = "two_colour"
+    FOUR_COLOUR = "four-colour"
+    TWO_COLOUR = "two-colour"
 
 
 @dataclass(frozen=True)
@@ -52,19 +53,20 @@ _FOUR_COLOUR = ChannelEncoding(
     ]),
 )
 
-# Two-colour, NovaSeq X encoding: channel 0 = blue, channel 1 = green.
+# Two-colour, NovaSeq X encoding: channel 0 = green, channel 1 = blue. The crosstalk values
+# are assumed (the blue dye leaks more into the green filter than the reverse).
 _TWO_COLOUR = ChannelEncoding(
     chemistry=Chemistry.TWO_COLOUR,
-    channel_names=("blue", "green"),
+    channel_names=("green", "blue"),
     encoding=np.array([
-        [1.0, 0.0],  # A: blue only
+        [0.0, 1.0],  # A: blue only
         [1.0, 1.0],  # C: both
         [0.0, 0.0],  # G: dark
-        [0.0, 1.0],  # T: green only
+        [1.0, 0.0],  # T: green only
     ]),
     default_crosstalk=np.array([
-        [1.00, 0.10],
-        [0.06, 1.00],
+        [1.00, 0.06],
+        [0.10, 1.00],
     ]),
 )
 
@@ -74,9 +76,16 @@ ENCODINGS: dict[Chemistry, ChannelEncoding] = {
 }
 
 
+def parse_chemistry(value: Chemistry | str) -> Chemistry:
+    """A Chemistry from its value; "four_colour" spellings are accepted too."""
+    if isinstance(value, Chemistry):
+        return value
+    return Chemistry(str(value).replace("_", "-"))
+
+
 def channel_encoding(chemistry: Chemistry | str) -> ChannelEncoding:
     """The encoding of ``chemistry`` (a Chemistry or its string value)."""
-    return ENCODINGS[Chemistry(chemistry)]
+    return ENCODINGS[parse_chemistry(chemistry)]
 
 
 def base_to_channel_matrix(chemistry: Chemistry | str, crosstalk: np.ndarray) -> np.ndarray:

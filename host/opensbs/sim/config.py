@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .chemistry import Chemistry, channel_encoding
+from .chemistry import Chemistry, channel_encoding, parse_chemistry
 from .errors import SimConfigError
 
 
@@ -150,7 +150,7 @@ class SimConfig:
 
 def _parse_chemistry(value: Chemistry | str) -> Chemistry:
     try:
-        return Chemistry(value)
+        return parse_chemistry(value)
     except ValueError:
         options = ", ".join(c.value for c in Chemistry)
         raise SimConfigError(f"chemistry must be one of {options}, not {value!r}") from None

@@ -109,36 +109,47 @@ class TileSimulator:
     def next_cycle(self, conditions: CycleConditions | None = None,
                    noise: bool = True) -> np.ndarray:
         """Incorporate, image and digitise the next cycle: ``(C, H, W)`` uint16 counts."""
+        self.advance(conditions)
+        images = np.empty(self.shape, dtype=np.uint16)
+        for channel in range(self.config.n_channels):
+            images[channel] = self.render_channel(channel, noise)
+        return images
+
+    def advance(self, conditions: CycleConditions | None = None) -> None:
+        """Run the next cycle's chemistry and stage move; images come from `render_channel`."""
         config = self.config
         if self.cycle >= config.read_length:
             raise CycleLimitError(f"tile {self.tile}: read length is {config.read_length} "
                                   "cycles, all of them imaged")
         conditions = conditions or CycleConditions()
-        cycle = self.cycle + 1
         phasing, prephasing = conditions.rates(config.phasing, config.prephasing)
         self._window.advance(phasing, prephasing)
-        if cycle > 1:
+        if self.cycle > 1:
             self._decay *= 1.0 - config.decay_per_cycle
-        drift = self._drift(cycle)
         self.last_signal_e = self._cluster_signal_e()
-        for key, value in (("drift_px", drift), ("phasing", phasing),
+        for key, value in (("drift_px", self._drift(self.cycle)), ("phasing", phasing),
                            ("prephasing", prephasing), ("decay_factor", self._decay),
                            ("reagent_fraction", conditions.reagent_fraction),
                            ("temperature_error_c", conditions.temperature_error_c)):
             self._history[key].append(value)  # type: ignore[arg-type]
-        noise_rng = self._rng(_NOISE, cycle) if noise else None
-        images = np.empty(self.shape, dtype=np.uint16)
-        for channel in range(config.n_channels):
-            xy = self.positions + drift + self.channel_offsets_px[channel]
-            expected = splat_bilinear(xy, self.last_signal_e[:, channel],
-                                      config.tile_height_px, config.tile_width_px)
-            apply_psf(expected, config.psf_sigma_px)
-            expected += np.float32(config.background_e)
-            images[channel] = digitise(expected, noise_rng, shot_noise=config.shot_noise,
-                                       read_noise_e=config.read_noise_e,
-                                       gain_adu_per_e=config.gain_adu_per_e,
-                                       offset_adu=config.offset_adu, adc_max=config.adc_max)
-        return images
+
+    def render_channel(self, channel: int, noise: bool = True) -> np.ndarray:
+        """``(H, W)`` uint16 image of ``channel`` at the current cycle (same every call)."""
+        config = self.config
+        if self.cycle == 0:
+            raise CycleLimitError("no cycle has run yet: call advance() first")
+        if not 0 <= channel < config.n_channels:
+            raise SimConfigError(f"channel {channel} outside 0..{config.n_channels - 1}")
+        drift = np.asarray(self._history["drift_px"][-1])
+        xy = self.positions + drift + self.channel_offsets_px[channel]
+        expected = splat_bilinear(xy, self.last_signal_e[:, channel], config.tile_height_px,
+                                  config.tile_width_px)
+        apply_psf(expected, config.psf_sigma_px)
+        expected += np.float32(config.background_e)
+        noise_rng = self._rng(_NOISE, self.cycle, channel) if noise else None
+        return digitise(expected, noise_rng, shot_noise=config.shot_noise,
+                        read_noise_e=config.read_noise_e, gain_adu_per_e=config.gain_adu_per_e,
+                        offset_adu=config.offset_adu, adc_max=config.adc_max)
 
     def truth(self) -> TileTruth:
         """The ground truth so far (positions, sequences and every true parameter)."""
@@ -162,8 +173,9 @@ class TileSimulator:
         )
 
     # -- internals ----------------------------------------------------------------------------
-    def _rng(self, purpose: int, cycle: int = 0) -> np.random.Generator:
-        sequence = np.random.SeedSequence(self.config.seed, spawn_key=(self.tile, purpose, cycle))
+    def _rng(self, purpose: int, cycle: int = 0, channel: int = 0) -> np.random.Generator:
+        sequence = np.random.SeedSequence(self.config.seed,
+                                          spawn_key=(self.tile, purpose, cycle, channel))
         return np.random.default_rng(sequence)
 
     def _place_clusters(self) -> TileGeometry:
