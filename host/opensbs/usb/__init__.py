@@ -5,7 +5,14 @@ bridge), ``discovery`` (finding devices) and ``virtual`` (the in-process pyusb b
 """
 
 from .control_client import ControlClient, ControlLinkStats
-from .discovery import DeviceInfo, DeviceKind, find_device, list_devices, open_controller
+from .discovery import (
+    DeviceInfo,
+    DeviceKind,
+    find_device,
+    list_devices,
+    open_camera,
+    open_controller,
+)
 from .errors import (
     CommandNakError,
     CommandTimeoutError,
@@ -18,6 +25,13 @@ from .errors import (
     ProtocolVersionMismatchError,
     RegisterAccessError,
     TransportError,
+)
+from .image_receiver import (
+    ImageReceiver,
+    ImageStreamParser,
+    LinkEvent,
+    LinkEventKind,
+    ReceiverStats,
 )
 from .transport import SerialTransport, Transport, UsbBulkTransport
 
@@ -40,7 +54,13 @@ __all__ = [
     "Transport",
     "TransportError",
     "UsbBulkTransport",
+    "ImageReceiver",
+    "ImageStreamParser",
+    "LinkEvent",
+    "LinkEventKind",
+    "ReceiverStats",
     "find_device",
     "list_devices",
+    "open_camera",
     "open_controller",
 ]

@@ -6,12 +6,14 @@
 """
 
 from .backend import Attachment, VirtualBackend, VirtualUsbBus
+from .camera_bridge import CameraBridge
 from .device import VirtualDevice
 from .faults import FaultInjector, FaultKind, FaultRates
 from .loopback import LoopbackController
 
 __all__ = [
     "Attachment",
+    "CameraBridge",
     "FaultInjector",
     "FaultKind",
     "FaultRates",
