@@ -18,6 +18,7 @@ ErrorCode. TELEMETRY, FAULT_EVENT, LOG, BOOT and TRIGGER_DONE are unsolicited.
 Integer units on the wire: milli-degrees C, nanolitres, microseconds, per-mille duty.
 """
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
@@ -373,16 +374,34 @@ class FrameSplitter:
     ``feed`` yields a ControlFrame for every good frame and a ProtocolError for every
     damaged one; after damage it restarts the search one byte past the bad sync marker,
     so a corrupt length field never swallows the frames behind it.
+
+    Senders write each frame in one burst. With ``stale_after_s`` set, a frame still
+    incomplete when new bytes arrive after that much silence is abandoned (BadLengthError)
+    and the search restarts one byte into it: a length field damaged into a larger value
+    then costs one silence, not the frames that follow (a retransmission gets through).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stale_after_s: float | None = None) -> None:
         self._buffer = bytearray()
+        self.stale_after_s = stale_after_s
+        self._last_feed_s = 0.0
 
     @property
     def pending_bytes(self) -> int:
         return len(self._buffer)
 
-    def feed(self, data: bytes | bytearray | memoryview) -> Iterator[ControlFrame | ProtocolError]:
+    def _stale_bytes(self, now_s: float | None) -> int:
+        """How many buffered bytes predate a silence longer than ``stale_after_s``."""
+        if self.stale_after_s is None:
+            return 0
+        now_s = time.monotonic() if now_s is None else now_s
+        stale = now_s - self._last_feed_s > self.stale_after_s
+        self._last_feed_s = now_s
+        return len(self._buffer) if stale else 0
+
+    def feed(self, data: bytes | bytearray | memoryview,
+             now_s: float | None = None) -> Iterator[ControlFrame | ProtocolError]:
+        stale = self._stale_bytes(now_s)
         self._buffer += data
         buf = self._buffer
         while True:
@@ -396,22 +415,30 @@ class FrameSplitter:
             if start:
                 yield BadSyncError(f"{start} bytes before sync marker discarded")
                 del buf[:start]
-            if len(buf) < HEADER_BYTES:
-                return
-            length = int.from_bytes(buf[6:8], "little")
+                stale = max(0, stale - start)
+            length = int.from_bytes(buf[6:8], "little") if len(buf) >= HEADER_BYTES else 0
             if length > MAX_PAYLOAD_BYTES:
                 yield BadLengthError(f"payload length {length} > {MAX_PAYLOAD_BYTES}")
                 del buf[:1]
+                stale = max(0, stale - 1)
                 continue
             total = HEADER_BYTES + length + CRC_BYTES
-            if len(buf) < total:
-                return
+            if len(buf) < HEADER_BYTES or len(buf) < total:
+                if not stale:
+                    return
+                yield BadLengthError(f"frame incomplete after {self.stale_after_s} s of "
+                                     f"silence ({len(buf)} of {total} bytes): abandoned")
+                del buf[:1]
+                stale -= 1
+                continue
             try:
                 frame = decode_frame(buf[:total])
             except ProtocolError as exc:
                 exc.frame = bytes(buf[:total])
                 yield exc
                 del buf[:1]
+                stale = max(0, stale - 1)
                 continue
             del buf[:total]
+            stale = max(0, stale - total)
             yield frame

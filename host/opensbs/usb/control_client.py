@@ -123,7 +123,7 @@ class ControlClient:
         self.identity: dict[str, Any] | None = None
         self._seq = itertools.count(first_seq)
         self._last_rx_seq = 0
-        self._splitter = FrameSplitter()
+        self._splitter = FrameSplitter(stale_after_s=min(0.05, reply_timeout_s / 2))
         self._request_lock = threading.Lock()  # one request on the wire at a time
         self._state_lock = threading.Lock()
         self._pending: _Pending | None = None

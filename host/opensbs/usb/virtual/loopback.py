@@ -10,7 +10,8 @@ targets at once. It implements the device side of the link exactly:
   nothing runs; the duplicate cache is left alone;
 * a request whose seq equals the last executed one is answered with the cached reply and
   not executed again (``duplicates`` counts them);
-* TELEMETRY every ``telemetry_period_s``; TRIGGER_DONE after TRIGGER_FIRE; FAULT_EVENT on
+* TELEMETRY every ``telemetry_period_s`` and/or after every ``telemetry_every_requests``-th
+  executed request (deterministic, for soaks); TRIGGER_DONE after TRIGGER_FIRE; FAULT_EVENT on
   emergency stop or ``inject_fault``; after a reset, BOOT with a new boot_id.
 
 ``executed`` lists every request that ran, ``(MsgType, fields)``, in order.
@@ -49,6 +50,7 @@ VALVES = [{"ports": 24}]
 TRIGGERS = [{"lasers": 4}]
 AMBIENT_MC = 25_000
 MIN_SETPOINT_MC = 0
+FRAME_SILENCE_S = 0.005  # a frame left incomplete this long is abandoned
 ACTUATING = frozenset({MsgType.HEATER_SET, MsgType.PUMP_MOVE, MsgType.VALVE_SELECT,
                        MsgType.TRIGGER_PROGRAM, MsgType.TRIGGER_ARM, MsgType.TRIGGER_FIRE})
 
@@ -78,12 +80,14 @@ class LoopbackController(VirtualDevice):
 
     def __init__(self, serial_number: str = "LOOPBACK-0", *, boot_id: int = 1,
                  telemetry_period_s: float | None = None,
+                 telemetry_every_requests: int | None = None,
                  protocol_version: int = PROTOCOL_VERSION,
                  board_id: str = "loopback") -> None:
         super().__init__(OPENSBS_VID, CONTROLLER_PID, serial_number,
                          product="OpenSBS loopback controller")
         self.boot_id = boot_id
         self.telemetry_period_s = telemetry_period_s
+        self.telemetry_every_requests = telemetry_every_requests
         self.protocol_version = protocol_version
         self.board_id = board_id
         self.executed: list[tuple[MsgType, dict[str, Any]]] = []
@@ -141,7 +145,7 @@ class LoopbackController(VirtualDevice):
     # -- internals ---------------------------------------------------------------------------
 
     def _reset_state(self, cause: ResetCause, announce: bool) -> None:
-        self._splitter = FrameSplitter()
+        self._splitter = FrameSplitter(stale_after_s=FRAME_SILENCE_S)
         self._out.clear()
         self._tx_seq = 0
         self._last_rx_seq = 0
@@ -178,6 +182,9 @@ class LoopbackController(VirtualDevice):
         if self.telemetry_period_s is None or time.monotonic() < self._next_telemetry:
             return
         self._next_telemetry = time.monotonic() + self.telemetry_period_s
+        self._send_telemetry()
+
+    def _send_telemetry(self) -> None:
         self._send(MsgType.TELEMETRY, {
             "uptime_ms": self._uptime_ms(), "state": int(self.state), "faults": self.faults,
             "heaters": self.heaters, "pumps": self.pumps, "valves": self.valves,
@@ -213,6 +220,9 @@ class LoopbackController(VirtualDevice):
         self._last_reply = self._send(reply_type, fields, ack=frame.seq)
         if frame.msg_type == MsgType.TRIGGER_FIRE and reply_type == MsgType.ACK:
             self._fire(frame.fields["output"])
+        every = self.telemetry_every_requests
+        if every and len(self.executed) % every == 0:
+            self._send_telemetry()
 
     def _execute(self, msg_type: MsgType, f: dict[str, Any]) -> tuple[MsgType, dict[str, Any]]:
         switching_off = msg_type == MsgType.HEATER_SET and f["enable"] == 0
