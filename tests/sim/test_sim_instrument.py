@@ -107,3 +107,26 @@ def test_incorporation_below_the_set_point_raises_phasing(rig):
     shown = instrument.flowcell.tile(1101).last_signal_e.sum(axis=1)
     total = truth.brightness_e * truth.base_to_channel().sum(axis=1)[truth.templates[:, 0]]
     assert np.median(shown / total) == pytest.approx(1 - truth.phasing[0], rel=0.02)
+
+
+def test_from_recipe_takes_tiles_chemistry_and_the_incorporation_step():
+    from opensbs.recipe import default_recipe
+
+    recipe = default_recipe()
+    instrument = VirtualInstrument.from_recipe(recipe, seed=3, tile_width_px=64,
+                                               tile_height_px=48)
+    spec = instrument.observer.spec
+    assert (spec.port, spec.volume_nl, spec.setpoint_c, spec.waste_port) == (1, 150_000, 60.0, 23)
+    assert instrument.flowcell.tile_numbers == tuple(recipe.flowcell.tile_numbers())
+    assert instrument.config.read_length == recipe.total_cycles
+    assert instrument.config.chemistry.value == recipe.run.chemistry
+    assert instrument.config.n_channels == len(recipe.channel_names)
+
+
+def test_a_recipe_without_an_incorporation_step_is_refused():
+    from opensbs.recipe import default_recipe_text, parse_recipe
+    from opensbs.sim import SimConfigError
+
+    text = default_recipe_text().replace('what = "incorporation mix"', 'what = "mix"')
+    with pytest.raises(SimConfigError, match="incorporation"):
+        VirtualInstrument.from_recipe(parse_recipe(text), tile_width_px=64, tile_height_px=48)

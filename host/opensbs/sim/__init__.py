@@ -25,13 +25,24 @@ Writing and reading whole simulated runs on disk (`opensbs simulate`)::
     run.read_cycle(1101, 3)         # (C, H, W) uint16 of cycle 3
     run.truth(1101)                 # TileTruth
 
+The virtual instrument behind ``opensbs run --sim`` (imported from its module, as it pulls in
+the simulated board and the virtual USB bus)::
+
+    from opensbs.sim.instrument import VirtualInstrument
+    instrument = VirtualInstrument.from_recipe(recipe, seed=0)
+    usb.core.find(backend=instrument.backend, ...)   # controller board + camera bridge
+    instrument.start(speed=1000.0); ...; instrument.stop()   # or instrument.advance_ms(ms)
+    instrument.camera.select_tile(1102)              # optional: tiles are scanned in order
+    instrument.save_truth(folder)
+
 Image model and conventions: see `truth` (coordinates, signal formula), `phasing` (the lag/lead
-chain), `optics` (PSF, noise, ADC) and `config` (defaults and their sources). The simulated
-camera and the virtual instrument behind `opensbs run --sim` are in `camera` and `instrument`.
+chain), `optics` (PSF, noise, ADC), `config` (defaults and their sources), `camera` (when
+frames are produced, tile and cycle order) and `coupling` (how board steps act on chemistry).
 """
 
 from .chemistry import BASES, Chemistry, channel_encoding, decode_sequences
 from .config import Layout, SimConfig
+from .coupling import ChemistryObserver, IncorporationSpec
 from .errors import (
     CycleLimitError,
     FastaError,
@@ -39,6 +50,7 @@ from .errors import (
     SimLayoutError,
     SimulationError,
 )
+from .flowcell import FlowCell
 from .layout import SimulatedRun, write_simulated_run
 from .phasing import PhasingWindow, phasing_matrix
 from .reference import Reference, bundled_phix_path, read_fasta
@@ -46,7 +58,8 @@ from .tile import CycleConditions, TileSimulator
 from .truth import TileTruth
 
 __all__ = [
-    "BASES", "Chemistry", "CycleConditions", "CycleLimitError", "FastaError", "Layout",
+    "BASES", "Chemistry", "ChemistryObserver", "CycleConditions", "CycleLimitError",
+    "FastaError", "FlowCell", "IncorporationSpec", "Layout",
     "PhasingWindow", "Reference", "SimConfig", "SimConfigError", "SimLayoutError",
     "SimulatedRun", "SimulationError", "TileSimulator", "TileTruth", "bundled_phix_path",
     "channel_encoding", "decode_sequences", "phasing_matrix", "read_fasta", "write_simulated_run",
