@@ -18,6 +18,10 @@ fi
 
 if [ -f tools/micropython/package.json ]; then
   (cd tools/micropython && npm ci --no-audit --no-fund --silent)
+  for port in rp2 stm32; do  # one stub tree per port: both packages ship machine.pyi
+    [ -d "tools/micropython/stubs/$port" ] || .venv/bin/pip install -q \
+      --target "tools/micropython/stubs/$port" "micropython-$port-stubs==1.29.0.post1"
+  done
 fi
 
 .venv/bin/pip install -q -e '.[test]'

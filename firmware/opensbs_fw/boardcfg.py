@@ -69,6 +69,14 @@ def _list(obj: dict, key: str, path: str, max_len: int = MAX_ITEMS) -> list:
     return value
 
 
+def _objects(cfg: dict, key: str) -> list:
+    items = _list(cfg, key, "")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            _fail(key + "[" + str(i) + "]", "must be an object")
+    return items
+
+
 def _check_heater(h: dict, p: str) -> None:
     _str(h, "name", p)
     _str(h, "pwm_pin", p)
@@ -126,8 +134,12 @@ def _check_valve(v: dict, p: str) -> None:
     _int(v, "timeout_ms", p, 10, 600000)
 
 
-def _check_trigger(t: dict, p: str) -> None:
+def _check_trigger(t: dict, p: str, mcu: str) -> None:
     _str(t, "name", p)
+    if mcu == "stm32f411":  # the hardware timer channel behind the trigger pin
+        timer = _obj(t, "timer", p)
+        _int(timer, "id", p + "timer.", 1, 14)
+        _int(timer, "channel", p + "timer.", 1, 4)
     _str(t, "pin", p)
     lasers = _list(t, "laser_pins", p)
     for i, pin in enumerate(lasers):
@@ -159,12 +171,11 @@ def validate(cfg) -> dict:
     _int(cfg, "adc_bits", "", 8, 16)
     _str(cfg, "status_led_pin", "")
     for key, check in (("heaters", _check_heater), ("pumps", _check_pump),
-                       ("valves", _check_valve), ("triggers", _check_trigger)):
-        for i, item in enumerate(_list(cfg, key, "")):
-            path = key + "[" + str(i) + "]"
-            if not isinstance(item, dict):
-                _fail(path, "must be an object")
-            check(item, path + ".")
+                       ("valves", _check_valve)):
+        for i, item in enumerate(_objects(cfg, key)):
+            check(item, key + "[" + str(i) + "].")
+    for i, item in enumerate(_objects(cfg, "triggers")):
+        _check_trigger(item, "triggers[" + str(i) + "].", mcu)
     return cfg
 
 

@@ -44,6 +44,7 @@ class Controller:
         self.outbox: list = []
         self.faults = 0
         self.boot_ms = now_ms
+        self.now_ms = now_ms
         self._seq = 0
         self._peer_seq = 0
         self._last_request = None  # type: tuple | None
@@ -102,7 +103,7 @@ class Controller:
             zone.off()
             self.hal.heater_duty(i, 0)
         for i, pump in enumerate(self.pumps):
-            pump.stop()
+            pump.stop(self.now_ms)
             self.hal.pump_rate(i, 0)
         for i, trig in enumerate(self.triggers):
             if trig.state == c.TRIG_FIRING:
@@ -116,6 +117,7 @@ class Controller:
     # ---- control loop ------------------------------------------------------------------
     def step(self, now_ms: int) -> None:
         """One control period: sensors, safety, PID, pumps, valves, triggers, telemetry."""
+        self.now_ms = now_ms
         if self.cfg is None:
             return
         hal = self.hal
@@ -127,7 +129,7 @@ class Controller:
         for i, zone in enumerate(self.heaters):
             hal.heater_duty(i, zone.duty_permille if zone.enabled else 0)
         for i, pump in enumerate(self.pumps):
-            hal.pump_rate(i, -pump.step(now_ms, dt_ms))
+            hal.pump_rate(i, pump.step(now_ms, dt_ms))
         for i, valve in enumerate(self.valves):
             if valve.step(hal.valve_ready(i), now_ms):
                 self.latch(c.VALVE_TIMEOUT, i, valve.target)
@@ -179,6 +181,7 @@ class Controller:
             if exc.nak:
                 self._send(c.NAK, {"msg_type": exc.msg_type, "error": exc.nak}, exc.seq)
             return
+        self.now_ms = now_ms
         self._host_ms = now_ms
         self._host_seen = True
         key = (seq, raw[-2], raw[-1], len(raw))
@@ -289,7 +292,7 @@ class Controller:
     def _pump_stop(self, f: dict, now_ms: int) -> int:
         if f["pump"] >= len(self.pumps):
             return c.UNKNOWN_TARGET
-        self.pumps[f["pump"]].stop()
+        self.pumps[f["pump"]].stop(now_ms)
         self.hal.pump_rate(f["pump"], 0)
         return 0
 

@@ -40,7 +40,12 @@ class Trapezoid:
 
 
 class Pump:
-    """One syringe pump: position in nL (0 = empty, capacity = full), one move at a time."""
+    """One syringe pump: position in nL (0 = empty, capacity = full), one move at a time.
+
+    ``position_nl`` is what the hardware was told to do (the integral of the commanded
+    rates, as a step count is); each period's rate aims at the profile's position at the
+    end of that period, so a move started mid-period catches up within one period.
+    """
 
     def __init__(self, cfg: dict) -> None:
         self.cfg = cfg
@@ -50,6 +55,7 @@ class Pump:
         self._direction = 1
         self._start_nl = 0.0
         self._start_ms = 0
+        self._last_ms = 0
 
     @property
     def moving(self) -> bool:
@@ -68,29 +74,40 @@ class Pump:
         self._direction = -1 if volume_nl > 0 else 1
         self._start_nl = self.position_nl
         self._start_ms = now_ms
+        self._last_ms = now_ms
+        self.flow_nl_per_s = 0.0
 
-    def stop(self) -> None:
+    def _account(self, now_ms: int) -> None:
+        self.position_nl += self.flow_nl_per_s * (now_ms - self._last_ms) / 1000.0
+        self._last_ms = now_ms
+
+    def stop(self, now_ms: int) -> None:
         """Stop at once where it is."""
+        if self._move is not None:
+            self._account(now_ms)
         self._move = None
         self.flow_nl_per_s = 0.0
 
     def step(self, now_ms: int, dt_ms: int) -> float:
-        """Advance to ``now_ms``; returns the plunger rate (nL/s, signed) for the next period."""
+        """Advance to ``now_ms``; returns the plunger rate for the next period (nL/s, > 0
+        fills the syringe)."""
         move = self._move
         if move is None:
             return 0.0
+        self._account(now_ms)
         t_s = (now_ms - self._start_ms) / 1000.0
-        here = move.position_nl(t_s)
-        self.position_nl = self._start_nl + self._direction * here
-        if t_s >= move.duration_s:
-            self.stop()
+        goal = self._start_nl + self._direction * move.position_nl(t_s + dt_ms / 1000.0)
+        if t_s >= move.duration_s and abs(goal - self.position_nl) < 1e-6:
+            self.position_nl = goal
+            self.stop(now_ms)
             return 0.0
-        ahead = move.position_nl(t_s + dt_ms / 1000.0)
-        self.flow_nl_per_s = self._direction * (ahead - here) * 1000.0 / dt_ms
+        self.flow_nl_per_s = (goal - self.position_nl) * 1000.0 / dt_ms
         return self.flow_nl_per_s
 
     def telemetry(self) -> dict:
-        """This pump's TELEMETRY entry (flow > 0 while dispensing)."""
-        return {"position_nl": int(round(self.position_nl)),
+        """This pump's TELEMETRY entry, in the PUMP_MOVE sign convention: position is the
+        net volume dispensed since power-on (aspirating makes it negative), flow > 0 while
+        dispensing."""
+        return {"position_nl": int(round(-self.position_nl)),
                 "flow_nl_per_s": int(round(-self.flow_nl_per_s)),
                 "moving": 1 if self.moving else 0}

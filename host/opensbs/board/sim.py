@@ -234,15 +234,19 @@ class SimBoard:
         """Run the firmware and the plant for ``ms`` of virtual time."""
         with self.lock:
             end_us = self.clock.now_us + ms * 1000
+            self._step_if_due()
             while self.clock.now_us < end_us:
-                now_ms = self.clock.now_ms
-                if now_ms >= self._next_step_ms:
-                    self.controller.step(now_ms)
-                    self._drain()
-                    self._next_step_ms += self.period_ms
                 next_us = min(end_us, self._next_step_ms * 1000,
                               self.clock.now_us + SUBSTEP_US)
                 self._advance_plant(next_us)
+                self._step_if_due()
+
+    def _step_if_due(self) -> None:
+        """Run the control period that starts now (outputs then hold until the next one)."""
+        if self.clock.now_ms >= self._next_step_ms:
+            self.controller.step(self.clock.now_ms)
+            self._drain()
+            self._next_step_ms += self.period_ms
 
     def _advance_plant(self, to_us: int) -> None:
         dt_s = (to_us - self.clock.now_us) / 1e6

@@ -1,0 +1,5 @@
+"""Board entry point: start the OpenSBS controller firmware."""
+
+from opensbs_fw import app
+
+app.main()
