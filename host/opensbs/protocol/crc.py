@@ -1,11 +1,19 @@
 """Checksums used on the wire.
 
 CRC16-CCITT (poly 0x1021, init 0xFFFF, no reflection, no final xor; "CCITT-FALSE")
-guards control-link frames; CRC-32 (IEEE 802.3, as zlib) guards image-link packets.
+guards control-link frames; CRC-32 (IEEE 802.3, as zlib) guards image-link packets and is
+computed with ISA-L when the ``isal`` package is installed (it is a dependency).
 """
 
 import binascii
 import zlib
+from collections.abc import Callable
+
+_crc32: Callable[[bytes | bytearray | memoryview, int], int]
+try:  # ISA-L's CRC-32 (PCLMULQDQ) runs ~3x faster than zlib's; same results
+    from isal.isal_zlib import crc32 as _crc32
+except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
+    _crc32 = zlib.crc32
 
 CRC16_INIT = 0xFFFF
 
@@ -16,8 +24,8 @@ def crc16_ccitt(data: bytes | bytearray | memoryview, crc: int = CRC16_INIT) -> 
 
 
 def crc32(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
-    """CRC-32/IEEE of ``data`` (zlib); check value for b"123456789" is 0xCBF43926."""
-    return zlib.crc32(data, crc)
+    """CRC-32/IEEE of ``data`` (as zlib); check value for b"123456789" is 0xCBF43926."""
+    return _crc32(data, crc)
 
 
 def _gf2_times(matrix: list[int], vector: int) -> int:

@@ -70,6 +70,11 @@ def _find_all(backend: Any, **match: int) -> list[usb.core.Device]:
         raise NoUsbBackendError(
             "pyusb found no libusb: install it (Debian/Ubuntu: `sudo apt install libusb-1.0-0`)"
         ) from exc
+    except usb.core.USBError as exc:
+        raise NoUsbBackendError(
+            f"cannot enumerate USB devices ({exc}): is /dev/bus/usb present? In a container, "
+            "pass the USB bus through (e.g. docker --device /dev/bus/usb)"
+        ) from exc
 
 
 def _serial(dev: usb.core.Device) -> str | None:

@@ -9,12 +9,12 @@
     receiver.stats                                    # ReceiverStats counters
     receiver.stop()
 
-The reader thread reads ``read_bytes`` (MiBs) per ``dev.read`` into a fresh preallocated
-``array('B')``; ``ImageStreamParser`` finds the packets in it and decodes every frame that
-lies wholly inside the read in place, so its ``pixels`` are a read-only ``numpy.frombuffer``
-view of the read buffer (no copy); only a frame spanning two reads is copied once into its
-own buffer. Every frame's CRC is checked; ``SequenceTracker`` checks sequence continuity.
-Every gap (with the number of frames lost), out-of-order or repeated frame (rejected),
+The reader thread reads ``read_bytes`` (MiBs) per ``dev.read`` into a preallocated
+``array('B')`` (a small pool, each reused once no frame views it); ``ImageStreamParser`` finds
+the packets in it and decodes every frame that lies wholly inside the read in place, so its
+``pixels`` are a read-only ``numpy.frombuffer`` view of the read buffer (no copy); only a
+frame spanning two reads is copied once into its own buffer. Every frame's CRC is checked;
+``SequenceTracker`` checks sequence continuity. Every gap (with the number of frames lost), out-of-order or repeated frame (rejected),
 OVERFLOW and TRUNCATED flag, damaged packet and skipped byte run is counted in ``stats`` and
 sent to subscribers as a LinkEvent. A vanished device stops the reader; ``get_frame`` then
 raises DeviceVanishedError.
@@ -22,6 +22,7 @@ raises DeviceVanishedError.
 
 import queue
 import re
+import sys
 import threading
 from array import array
 from collections.abc import Callable, Generator, Iterator
@@ -235,6 +236,26 @@ class SequenceTracker:
         return LinkEvent(LinkEventKind.RESTART, sequence, detail=f"expected {expected}")
 
 
+class ReadBuffers:
+    """Preallocated read buffers, each reused once no delivered frame views it any more."""
+
+    POOL_REFS = 3  # the pool's list, the loop variable, getrefcount's own argument
+
+    def __init__(self, size: int, keep: int = 4) -> None:
+        self.size = size
+        self.keep = keep
+        self._pool: list[array[int]] = []
+
+    def get(self) -> "array[int]":
+        for buffer in self._pool:
+            if sys.getrefcount(buffer) <= self.POOL_REFS:
+                return buffer
+        buffer = array("B", [0]) * self.size
+        if len(self._pool) < self.keep:
+            self._pool.append(buffer)
+        return buffer
+
+
 class ImageReceiver:
     """A reader thread on the camera bridge's bulk IN endpoint; see the module docstring."""
 
@@ -346,7 +367,8 @@ class ImageReceiver:
     # -- reader ------------------------------------------------------------------------------
 
     def _read_loop(self) -> None:
-        buffer = array("B", [0]) * self.read_bytes
+        buffers = ReadBuffers(self.read_bytes)
+        buffer = buffers.get()
         while not self._stop.is_set():
             try:
                 n = self.device.read(self.in_endpoint, buffer, self.read_timeout_ms)
@@ -357,7 +379,7 @@ class ImageReceiver:
                 return
             self.stats.reads += 1
             if self._handle(memoryview(buffer)[:n]):
-                buffer = array("B", [0]) * self.read_bytes  # frames still view the old one
+                buffer = buffers.get()  # delivered frames may still view the old one
 
     def _fail(self, error: TransportError) -> None:
         self.error = error
