@@ -1,11 +1,13 @@
 """`opensbs` command line: each module below registers its commands on the root app."""
 
-from . import bench  # noqa: F401  (opensbs bench link)
-from . import devices  # noqa: F401  (opensbs devices)
-from . import simulate  # noqa: F401  (opensbs simulate)
-from . import report  # noqa: F401  (opensbs report)
-from . import run  # noqa: F401  (opensbs run)
-from . import basecall  # noqa: F401  (opensbs basecall, basecall-intensities, ...)
+from . import (
+    basecall,  # noqa: F401  (opensbs basecall, basecall-intensities, ...)
+    bench,  # noqa: F401  (opensbs bench link)
+    devices,  # noqa: F401  (opensbs devices)
+    report,  # noqa: F401  (opensbs report)
+    run,  # noqa: F401  (opensbs run)
+    simulate,  # noqa: F401  (opensbs simulate)
+)
 from ._app import app
 
 

@@ -14,10 +14,10 @@ The reader thread reads ``read_bytes`` (MiBs) per ``dev.read`` into a preallocat
 the packets in it and decodes every frame that lies wholly inside the read in place, so its
 ``pixels`` are a read-only ``numpy.frombuffer`` view of the read buffer (no copy); only a
 frame spanning two reads is copied once into its own buffer. Every frame's CRC is checked;
-``SequenceTracker`` checks sequence continuity. Every gap (with the number of frames lost), out-of-order or repeated frame (rejected),
-OVERFLOW and TRUNCATED flag, damaged packet and skipped byte run is counted in ``stats`` and
-sent to subscribers as a LinkEvent. A vanished device stops the reader; ``get_frame`` then
-raises DeviceVanishedError.
+``SequenceTracker`` checks sequence continuity. Every gap (with the number of frames lost),
+out-of-order or repeated frame (rejected), OVERFLOW and TRUNCATED flag, damaged packet and
+skipped byte run is counted in ``stats`` and sent to subscribers as a LinkEvent. A vanished
+device stops the reader; ``get_frame`` then raises DeviceVanishedError.
 """
 
 import queue
