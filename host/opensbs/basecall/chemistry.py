@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from .errors import BasecallError
+from .errors import BasecallError, ShapeError
 
 BASES = "ACGT"
 """Base letters in code order: a base code b in 0..3 is ``BASES[b]``; 4 means no call (N)."""
@@ -58,4 +58,4 @@ def chemistry_for_channels(n_channels: int) -> Chemistry:
         return FOUR_COLOUR
     if n_channels == 2:
         return TWO_COLOUR
-    raise BasecallError(f"no chemistry has {n_channels} channels (need 4 or 2)")
+    raise ShapeError(f"no chemistry has {n_channels} channels (need 4 or 2)")

@@ -15,12 +15,13 @@ from .chastity_filter import CHASTITY_THRESHOLD, FILTER_CYCLES, MAX_FAILURES, Ch
 from .chemistry import BASES, NO_CALL, Chemistry, chemistry_for_channels
 from .crosstalk import ColourModel, estimate_colour_model
 from .errors import BasecallError, ShapeError
-from .extraction import extract_intensities
+from .extraction import estimate_kernel_sigma, extract_intensities
 from .phasing import PhasingEstimate
 from .phasing_correction import CorrectedCycle, PhasingCorrector
 from .quality import MIN_QUALITY, Predictors, QualityTable
 from .registration import Registrar
 from .template import Template, build_template
+from .unmixing import Unmixer
 
 MAX_REPORTED_Q = 50
 
@@ -36,6 +37,7 @@ class BasecallConfig:
     chastity_threshold: float = CHASTITY_THRESHOLD
     max_chastity_failures: int = MAX_FAILURES
     registration_patch_px: int = 256
+    unmix_overlaps: bool = True
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,8 @@ class TileBasecaller:
         self.template: Template | None = None
         self._registrar: Registrar | None = None
         self._positions: np.ndarray | None = None
+        self._unmixer: Unmixer | None = None
+        self.kernel_sigma_px: float | None = None
         self.cycles_added = 0
 
     @property
@@ -271,11 +275,16 @@ class TileBasecaller:
         self._caller = IntensityCaller(self.chemistry, self.config, self.known,
                                        self._quality_table)
         if self.known.positions_px is None:
-            self.template = build_template(self._images)
+            self.template = build_template(self._images, self.chemistry)
             self._positions = self.template.positions_px
             self._registrar = Registrar(self.template.image, self.config.registration_patch_px)
         else:
             self._positions = np.asarray(self.known.positions_px, dtype=np.float64)
+        if self.config.unmix_overlaps:
+            first = self._images[0]
+            self.kernel_sigma_px = estimate_kernel_sigma(first, self._positions,
+                                                         self._shifts(first, 1))
+            self._unmixer = Unmixer(self._positions, self.kernel_sigma_px)
         out: list[CycleCalls] = []
         for cycle, imgs in enumerate(self._images, start=1):
             out += self._process(imgs, cycle)
@@ -293,7 +302,7 @@ class TileBasecaller:
     def _process(self, images: np.ndarray, cycle: int) -> list[CycleCalls]:
         assert self._caller is not None and self._positions is not None
         shifts = self._shifts(images, cycle)
-        intensities = extract_intensities(images, self._positions, shifts)
+        intensities = extract_intensities(images, self._positions, shifts, self._unmixer)
         return self._caller.add_cycle(intensities, shifts)
 
 

@@ -1,25 +1,34 @@
 """Template generation: cluster detection with sub-pixel positions from the first cycles.
 
 Every channel image of the first cycles is background-subtracted, registered to the first
-cycle (sub-pixel, per channel), normalised per channel and shifted onto that frame; each
-cycle contributes its brightest-channel image, so clusters that overlap but carry different
-bases stay separate peaks. Clusters are the local maxima of the (lightly smoothed) sum above a
-noise-derived threshold, refined to sub-pixel positions by a Gaussian fit of the 3 x 3
-neighbourhood. Positions are (x, y) pixels in the frame of cycle 1 (x = column).
+cycle (sub-pixel, per channel) and shifted onto that frame. A first detection on the sum of
+each cycle's brightest-channel image gives enough clusters to estimate the colour matrix; the
+images are then colour-corrected pixel by pixel so each channel shows only the clusters
+carrying its dye, peaks are detected in every (cycle, channel) image and detections of the same
+cluster are merged. Two overlapping clusters show different bases in most cycles, so they are
+found as two. Peaks are local maxima of the lightly smoothed image above a noise-derived
+threshold, refined to sub-pixel positions by a Gaussian fit of the 3 x 3 neighbourhood.
+Positions are (x, y) pixels in the frame of cycle 1 (x = column).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from .background import background_grid
+from .chemistry import Chemistry
+from .crosstalk import estimate_colour_model
 from .errors import BasecallError, ShapeError
+from .extraction import extract_intensities
 from .registration import Registrar
 
 SMOOTHING_SIGMA_PX = 0.6
 NOISE_THRESHOLD_SIGMAS = 6.0
 MIN_PEAK_FRACTION = 0.15
+MERGE_RADIUS_PX = 0.6
 
 
 @dataclass(frozen=True)
@@ -39,30 +48,55 @@ def subtract_background(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32) - field[: image.shape[0], : image.shape[1]]
 
 
-def build_template(cycle_images: list[np.ndarray]) -> Template:
+def build_template(cycle_images: list[np.ndarray], chemistry: Chemistry) -> Template:
     """Detect clusters in the first cycles' images, each (channels, H, W)."""
     if not cycle_images:
         raise BasecallError("template generation needs at least one cycle of images")
     shape = np.shape(cycle_images[0])
     if len(shape) != 3 or any(np.shape(c) != shape for c in cycle_images):
         raise ShapeError(f"template cycles must all be (channels, H, W), got {shape}")
+    if shape[0] != chemistry.n_channels:
+        raise ShapeError(f"{chemistry.name} needs {chemistry.n_channels} channels, got {shape[0]}")
     corrected = [[subtract_background(ch) for ch in cycle] for cycle in cycle_images]
-    first = np.sum(corrected[0], axis=0)
-    registrar = Registrar(first)
+    registrar = Registrar(np.sum(corrected[0], axis=0))
     shifts = np.array([[registrar.shift_px(ch) for ch in cycle] for cycle in corrected])
-    scales = [max(float(np.percentile(ch, 99.5)), 1e-6) for ch in corrected[0]]
-    summed = np.zeros(shape[1:], dtype=np.float32)
-    for t, cycle in enumerate(corrected):
-        aligned = [
-            ndimage.shift(ch / np.float32(s), (-shifts[t, c, 1], -shifts[t, c, 0]), order=1)
-            for c, (ch, s) in enumerate(zip(cycle, scales, strict=True))
-        ]
-        summed += np.max(aligned, axis=0)
-    positions = detect_clusters(summed)
-    # Re-register the template cycles against the full template for consistency.
+    aligned = np.array([[ndimage.shift(ch, (-shifts[t, c, 1], -shifts[t, c, 0]), order=1)
+                         for c, ch in enumerate(cycle)] for t, cycle in enumerate(corrected)])
+    scales = np.maximum(np.percentile(aligned[0], 99.5, axis=(1, 2)), 1e-6)
+    summed = (aligned / scales[None, :, None, None].astype(np.float32)).max(axis=1).sum(axis=0)
+    coarse = detect_clusters(summed)
+    positions = coarse
+    if len(cycle_images) >= 2 and coarse.shape[0] >= 400:
+        zero = np.zeros((shape[0], 2))
+        samples = np.stack([extract_intensities(a, coarse, zero) for a in aligned], axis=1)
+        model = estimate_colour_model(samples, chemistry)
+        inverse = np.linalg.inv(model.matrix).astype(np.float32)
+        offset = model.offset.astype(np.float32)[:, None, None]
+        detections = []
+        for cycle in aligned:
+            unmixed = np.tensordot(inverse, cycle - offset, axes=1)
+            detections += [detect_clusters(channel) for channel in unmixed]
+        positions = merge_detections(np.concatenate(detections), len(cycle_images))
     final = Registrar(summed)
     shifts = np.array([[final.shift_px(ch) for ch in cycle] for cycle in corrected])
     return Template(positions, summed, shifts)
+
+
+def merge_detections(points_px: np.ndarray, n_cycles: int) -> np.ndarray:
+    """One position per group of detections lying within ``MERGE_RADIUS_PX`` of each other.
+
+    A cluster is seen in its base's channel in every template cycle; groups seen fewer than
+    ``min(2, n_cycles)`` times (noise, or two same-base neighbours merged once) are dropped.
+    """
+    pairs = cKDTree(points_px).query_pairs(MERGE_RADIUS_PX, output_type="ndarray")
+    n = points_px.shape[0]
+    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    n_groups, label = connected_components(graph, directed=False)
+    count = np.bincount(label, minlength=n_groups)
+    sums = np.stack([np.bincount(label, weights=points_px[:, k], minlength=n_groups)
+                     for k in range(2)], axis=1)
+    keep = count >= min(2, n_cycles)
+    return sums[keep] / count[keep, None]
 
 
 def detect_clusters(image: np.ndarray) -> np.ndarray:

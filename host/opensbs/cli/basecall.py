@@ -1,0 +1,138 @@
+"""`opensbs basecall`, `opensbs basecall-intensities`, `opensbs basecall-recalibrate`."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ..basecall import (
+    BasecallError,
+    TileBasecaller,
+    call_intensities,
+    chemistry_named,
+)
+from ..basecall.cif import read_cif
+from ..basecall.fastq import ReadNaming, write_fastq
+from ..basecall.image_set import open_image_set
+from ..basecall.pipeline import IntensityCalls, collect
+from ..basecall.quality import SHIPPED_TABLE_PATH, QualityTable
+from ._app import app
+
+
+def _table(path: Path | None) -> QualityTable:
+    return QualityTable.load(path or SHIPPED_TABLE_PATH)
+
+
+@app.command()
+def basecall(
+    directory: Annotated[Path, typer.Argument(help="Folder of [images/]tile_TTTT/cycle_CCC.tif.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (created).")] = Path("calls"),
+    chemistry: Annotated[str | None, typer.Option(
+        help="'four-colour' or 'two-colour' (default: from the channel count).")] = None,
+    quality_table: Annotated[Path | None, typer.Option(help="Quality table JSON.")] = None,
+    include_filtered: Annotated[bool, typer.Option(help="Write reads failing the filter.")] =
+        False,
+) -> None:
+    """Call stored cycle images offline: one FASTQ.gz per tile plus summary.json."""
+    try:
+        images = open_image_set(directory)
+        table = _table(quality_table)
+        chem = chemistry_named(chemistry) if chemistry else None
+        out.mkdir(parents=True, exist_ok=True)
+        summary = {}
+        for tile in images.tiles:
+            caller = TileBasecaller(chem, quality_table=table)
+            results = []
+            for cycle in range(1, images.cycles(tile) + 1):
+                results += caller.add_cycle(images.read(tile, cycle))
+            results += caller.finish()
+            calls = collect(results, caller.passing_filter, caller.rates, caller.colour_model)
+            assert caller.positions is not None
+            reads = write_fastq(out / f"s_1_{tile}.fastq.gz", calls.bases, calls.qualities,
+                                caller.positions, calls.passing_filter, tile,
+                                include_filtered=include_filtered)
+            summary[str(tile)] = _summary(calls, reads)
+            typer.echo(f"tile {tile}: {len(calls.bases)} clusters, {reads} reads written, "
+                       f"%PF {100 * calls.passing_filter.mean():.1f}")
+        (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    except BasecallError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("basecall-intensities")
+def basecall_intensities(
+    inputs: Annotated[list[Path], typer.Argument(
+        help="One .npy/.npz (clusters x cycles x channels; npz keys 'intensities' and optional"
+             " 'positions') or CIF files (one per cycle or a block of cycles).")],
+    out: Annotated[Path, typer.Option("--out", help="Output FASTQ.gz path.")] =
+        Path("reads.fastq.gz"),
+    chemistry: Annotated[str | None, typer.Option(
+        help="'four-colour' or 'two-colour' (default: from the channel count).")] = None,
+    tile: Annotated[int, typer.Option(help="Tile number for read names.")] = 1101,
+    quality_table: Annotated[Path | None, typer.Option(help="Quality table JSON.")] = None,
+    include_filtered: Annotated[bool, typer.Option(help="Write reads failing the filter.")] =
+        False,
+) -> None:
+    """Call an intensity array or CIF files and write FASTQ.gz (read names use positions if
+    given, else x = y = 0)."""
+    try:
+        intensities, positions = _load_intensities(inputs)
+        chem = chemistry_named(chemistry) if chemistry else None
+        calls = call_intensities(intensities, chem, quality_table=_table(quality_table))
+        xy = positions if positions is not None else np.zeros((intensities.shape[0], 2))
+        reads = write_fastq(out, calls.bases, calls.qualities, xy, calls.passing_filter, tile,
+                            ReadNaming(), include_filtered)
+        typer.echo(json.dumps(_summary(calls, reads)))
+    except BasecallError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("basecall-recalibrate")
+def basecall_recalibrate(
+    out: Annotated[Path, typer.Option("--out", help="Quality table JSON to write.")] =
+        SHIPPED_TABLE_PATH,
+    tile_size: Annotated[int, typer.Option(help="Simulated tile width/height, px.")] = 512,
+    seeds: Annotated[list[int] | None, typer.Option("--seed", help="Simulation seeds.")] = None,
+) -> None:
+    """Re-calibrate the quality table against simulated tiles with known truth."""
+    from ..basecall.recalibrate import calibrate_from_simulation, default_calibration_configs
+
+    configs = default_calibration_configs(tile_size, seeds or (101, 102, 103))
+    table = calibrate_from_simulation(
+        configs, progress=lambda i, n: typer.echo(f"tile {i}/{n} called", err=True))
+    table.save(out)
+    typer.echo(f"wrote {out}")
+
+
+def _load_intensities(inputs: list[Path]) -> tuple[np.ndarray, np.ndarray | None]:
+    if len(inputs) == 1 and inputs[0].suffix in (".npy", ".npz"):
+        try:
+            loaded = np.load(inputs[0])
+        except (OSError, ValueError) as exc:
+            raise BasecallError(f"cannot read {inputs[0]}: {exc}") from None
+        if isinstance(loaded, np.ndarray):
+            return loaded, None
+        if "intensities" not in loaded:
+            raise BasecallError(f"{inputs[0]} has no 'intensities' array")
+        positions = loaded["positions"] if "positions" in loaded else None
+        return loaded["intensities"], positions
+    blocks = sorted((read_cif(path) for path in inputs), key=lambda c: c.first_cycle)
+    expected = blocks[0].first_cycle
+    for block in blocks:
+        if block.first_cycle != expected:
+            raise BasecallError(f"CIF cycles are not contiguous: expected cycle {expected}, "
+                                f"got {block.first_cycle}")
+        expected += block.intensities.shape[1]
+    return np.concatenate([b.intensities for b in blocks], axis=1), None
+
+
+def _summary(calls: IntensityCalls, reads: int) -> dict[str, object]:
+    return {"clusters": int(calls.bases.shape[0]), "reads_written": reads,
+            "pf_fraction": float(calls.passing_filter.mean()),
+            "phasing": calls.rates.phasing, "prephasing": calls.rates.prephasing,
+            "q30_fraction_pf": float((calls.qualities[calls.passing_filter] >= 30).mean())
+            if calls.passing_filter.any() else 0.0}
