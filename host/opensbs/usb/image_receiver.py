@@ -115,6 +115,8 @@ class ImageStreamParser:
         view = memoryview(chunk).cast("B")
         if self._carry:
             view = yield from self._complete_carry(view)
+            if self._carry:  # still incomplete: the whole chunk went into it
+                return
         yield from self._scan(view)
 
     def _complete_carry(

@@ -1,0 +1,115 @@
+"""Link benchmark: image-link throughput with 4 MiB frames, and a fault-injection soak.
+
+(a) parse + CRC-32 of frames already in memory (ImageStreamParser, one core);
+(b) the full receive path: pyusb dev.read into pooled buffers through the virtual backend,
+    the reader thread, CRC and sequence checks, frames handed over a queue;
+soak: 10,000 control commands and 1,000 frames with 1% drops, corruption and duplicates on
+both directions of both links, checked end to end.
+
+    .venv/bin/python benchmarks/link.py [--frames 200] [--commands 10000] [--soak-frames 1000]
+
+The last line is one JSON object with every figure.
+"""
+
+import argparse
+import json
+import time
+
+from opensbs.protocol.crc import crc32
+from opensbs.usb.linkbench import (
+    FRAME_4MIB,
+    MIB,
+    bandwidth_self_test,
+    control_soak,
+    frame_stream,
+    image_soak,
+    parse_throughput,
+    virtual_bus_with_camera,
+)
+from opensbs.usb.virtual import FaultRates
+
+
+def crc_only_gbps(stream: bytes, passes: int = 4) -> float:
+    best = 0.0
+    for _ in range(passes):
+        t0 = time.perf_counter()
+        crc32(stream)
+        best = max(best, len(stream) / (time.perf_counter() - t0) / 1e9)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=200, help="4 MiB frames for (b)")
+    parser.add_argument("--commands", type=int, default=10_000, help="control soak messages")
+    parser.add_argument("--soak-frames", type=int, default=1_000, help="image soak frames")
+    parser.add_argument("--rate", type=float, default=0.01, help="each fault's probability")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    stream = frame_stream(16)  # 64 MiB
+    crc_gbps = crc_only_gbps(stream)
+    parse_gbps = parse_throughput(stream, read_bytes=16 * MIB, passes=5)
+    bus, _ = virtual_bus_with_camera(FRAME_4MIB)
+    pyusb_gbps, receiver = bandwidth_self_test(args.frames, bus.backend)
+    rows = [
+        ("CRC-32 alone (reference), one core", f"{crc_gbps:.2f} GB/s"),
+        ("(a) parse + CRC, 4 MiB frames in memory, one core", f"{parse_gbps:.2f} GB/s"),
+        ("(b) pyusb + virtual backend + receiver thread", f"{pyusb_gbps:.2f} GB/s"),
+        ("    frames received / lost / damaged",
+         f"{receiver.stats.frames} / {receiver.stats.frames_lost} / "
+         f"{receiver.stats.damaged_packets}"),
+    ]
+
+    rates = FaultRates(drop=args.rate, corrupt=args.rate, duplicate=args.rate)
+    t0 = time.perf_counter()
+    control = control_soak(args.commands, rates, seed=args.seed)
+    control_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    image = image_soak(args.soak_frames, rates, seed=args.seed)
+    image_s = time.perf_counter() - t0
+    rows += [
+        (f"control soak: {control.commands} commands, {args.rate:.0%} drop/corrupt/duplicate",
+         f"{control_s:.1f} s"),
+        ("    succeeded / reported failed / expected NAKs",
+         f"{control.succeeded} / {control.reported_failed} / {control.expected_naks}"),
+        ("    executed twice / succeeded but not run / corrupt accepted",
+         f"{control.executed_twice} / {control.succeeded_not_executed} / "
+         f"{control.corrupted_accepted}"),
+        ("    faults injected", str(sum(control.faults.values()))),
+        (f"image soak: {image.frames_sent} frames, same faults", f"{image_s:.1f} s"),
+        ("    accepted / reported lost / lost unreported",
+         f"{image.frames_accepted} / {image.frames_reported_lost} / {image.lost_unreported}"),
+        ("    corrupt accepted / out-of-order accepted",
+         f"{image.corrupted_accepted} / {image.out_of_order_accepted}"),
+        ("    flagged frames sent / accepted / reported",
+         f"{image.flagged_sent} / {image.flagged_accepted} / {image.flagged_reported}"),
+        ("    faults injected", str(sum(image.faults.values()))),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print(json.dumps({
+        "crc32_gbps": round(crc_gbps, 3),
+        "parse_gbps": round(parse_gbps, 3),
+        "pyusb_gbps": round(pyusb_gbps, 3),
+        "soak_commands": control.commands,
+        "soak_commands_succeeded": control.succeeded,
+        "soak_commands_reported_failed": control.reported_failed,
+        "soak_commands_executed_twice": control.executed_twice,
+        "soak_commands_succeeded_not_executed": control.succeeded_not_executed,
+        "soak_commands_corrupted_accepted": control.corrupted_accepted,
+        "soak_control_faults": sum(control.faults.values()),
+        "soak_frames": image.frames_sent,
+        "soak_frames_accepted": image.frames_accepted,
+        "soak_frames_reported_lost": image.frames_reported_lost,
+        "soak_frames_lost_unreported": image.lost_unreported,
+        "soak_frames_corrupted_accepted": image.corrupted_accepted,
+        "soak_frames_out_of_order_accepted": image.out_of_order_accepted,
+        "soak_image_faults": sum(image.faults.values()),
+        "soak_ok": control.ok and image.ok,
+    }))
+
+
+if __name__ == "__main__":
+    main()
