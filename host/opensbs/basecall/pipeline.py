@@ -21,6 +21,7 @@ from .phasing_correction import CorrectedCycle, PhasingCorrector
 from .quality import MIN_QUALITY, Predictors, QualityTable
 from .registration import Registrar
 from .template import Template, build_template
+from .timing import StageTimes
 from .unmixing import Unmixer
 
 MAX_REPORTED_Q = 50
@@ -93,8 +94,10 @@ class IntensityCaller:
 
     def __init__(self, chemistry: Chemistry, config: BasecallConfig | None = None,
                  known: KnownParameters | None = None,
-                 quality_table: QualityTable | None = None) -> None:
+                 quality_table: QualityTable | None = None,
+                 times: StageTimes | None = None) -> None:
         self.chemistry = chemistry
+        self.times = times or StageTimes()
         self.config = config or BasecallConfig()
         self.known = known or KnownParameters()
         self.quality_table = quality_table or QualityTable.load()
@@ -132,7 +135,12 @@ class IntensityCaller:
             if len(self._buffer) < max(self.config.colour_model_cycles, 2):
                 return []
             return self._start()
-        return self._emit(self._corrector.push(self.colour_model.correct(y)))  # type: ignore
+        assert self.colour_model is not None
+        with self.times.measure("crosstalk correction"):
+            corrected = self.colour_model.correct(y)
+        with self.times.measure("phasing correction + calls"):
+            finalised = self._corrector.push(corrected)
+        return self._emit(finalised)
 
     def finish(self) -> list[CycleCalls]:
         """End of the read: finalise every remaining cycle and the filter."""
@@ -142,7 +150,9 @@ class IntensityCaller:
                 return []
             out = self._start()
         assert self._corrector is not None and self._filter is not None
-        out += self._emit(self._corrector.flush())
+        with self.times.measure("phasing correction + calls"):
+            finalised = self._corrector.flush()
+        out += self._emit(finalised)
         self._filter.finalise()
         return out
 
@@ -150,9 +160,10 @@ class IntensityCaller:
         stack = np.stack(self._buffer, axis=1)
         if stack.shape[1] < 2:
             raise BasecallError("calling needs at least 2 cycles")
-        self.colour_model = estimate_colour_model(stack, self.chemistry,
-                                                  normalised=self.known.colour_matrix)
-        corrected = self.colour_model.correct(stack)
+        with self.times.measure("colour model estimation"):
+            self.colour_model = estimate_colour_model(stack, self.chemistry,
+                                                      normalised=self.known.colour_matrix)
+            corrected = self.colour_model.correct(stack)
         top = np.sort(corrected.max(axis=2), axis=1)
         amplitude = top[:, top.shape[1] // 2:].mean(axis=1)
         floor = 1e-3 * max(float(np.median(amplitude)), 1e-6)
@@ -165,11 +176,17 @@ class IntensityCaller:
                                       self.config.max_chastity_failures)
         out: list[CycleCalls] = []
         for cycle in range(stack.shape[1]):
-            out += self._emit(self._corrector.push(corrected[:, cycle]))
+            with self.times.measure("phasing correction + calls"):
+                finalised = self._corrector.push(corrected[:, cycle])
+            out += self._emit(finalised)
         self._buffer = []
         return out
 
     def _emit(self, cycles: Iterable[CorrectedCycle]) -> list[CycleCalls]:
+        with self.times.measure("quality + filter + metrics"):
+            return self._qualify(cycles)
+
+    def _qualify(self, cycles: Iterable[CorrectedCycle]) -> list[CycleCalls]:
         assert self._corrector is not None and self._filter is not None
         out = []
         for item in cycles:
@@ -221,6 +238,7 @@ class TileBasecaller:
         self._positions: np.ndarray | None = None
         self._unmixer: Unmixer | None = None
         self.kernel_sigma_px: float | None = None
+        self.times = StageTimes()
         self.cycles_added = 0
 
     @property
@@ -273,7 +291,17 @@ class TileBasecaller:
     def _start(self) -> list[CycleCalls]:
         assert self.chemistry is not None
         self._caller = IntensityCaller(self.chemistry, self.config, self.known,
-                                       self._quality_table)
+                                       self._quality_table, self.times)
+        with self.times.measure("template + overlap matrix"):
+            self._build_template()
+        out: list[CycleCalls] = []
+        for cycle, imgs in enumerate(self._images, start=1):
+            out += self._process(imgs, cycle)
+        self._images = []
+        return out
+
+    def _build_template(self) -> None:
+        assert self.chemistry is not None
         if self.known.positions_px is None:
             self.template = build_template(self._images, self.chemistry)
             self._positions = self.template.positions_px
@@ -285,11 +313,6 @@ class TileBasecaller:
             self.kernel_sigma_px = estimate_kernel_sigma(first, self._positions,
                                                          self._shifts(first, 1))
             self._unmixer = Unmixer(self._positions, self.kernel_sigma_px)
-        out: list[CycleCalls] = []
-        for cycle, imgs in enumerate(self._images, start=1):
-            out += self._process(imgs, cycle)
-        self._images = []
-        return out
 
     def _shifts(self, images: np.ndarray, cycle: int) -> np.ndarray:
         if self.known.shift_at is not None:
@@ -301,8 +324,13 @@ class TileBasecaller:
 
     def _process(self, images: np.ndarray, cycle: int) -> list[CycleCalls]:
         assert self._caller is not None and self._positions is not None
-        shifts = self._shifts(images, cycle)
-        intensities = extract_intensities(images, self._positions, shifts, self._unmixer)
+        with self.times.measure("registration"):
+            shifts = self._shifts(images, cycle)
+        with self.times.measure("extraction + background"):
+            intensities = extract_intensities(images, self._positions, shifts)
+        if self._unmixer is not None:
+            with self.times.measure("overlap unmixing"):
+                intensities = self._unmixer.unmix(intensities)
         return self._caller.add_cycle(intensities, shifts)
 
 
