@@ -45,7 +45,7 @@ def test_out_of_range_value_names_file_line_field_and_range():
 
 def test_each_problem_is_reported_with_its_own_line():
     text = (default_recipe_text()
-            .replace("setpoint_mc = 25000", "setpoint_mc = 120000")
+            .replace("setpoint_mc = 35000", "setpoint_mc = 120000")
             .replace("exposure_us = 20000", "exposure_us = 1", 1)
             .replace("[flowcell]", "[flowcell]\nlanes = 2"))
     with pytest.raises(RecipeError) as info:

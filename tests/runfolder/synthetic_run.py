@@ -34,11 +34,13 @@ def synthetic_run(root: Path, seed: int = 3):
             bases = np.where(wrong, (truth + 1) % 4, truth).astype(np.uint8)
             quals = np.clip(rng.normal(36 - cycle, 6, n), 2, 41).astype(np.uint8)
             inten = rng.gamma(2.0, 300.0, (n, 4))
+            called = [inten[bases == b, b].mean() for b in range(4)]
             errors += wrong
             folder.write_bcl(cycle, tile, bases, quals)
             metrics.append(cycle_tile_metrics(
                 lane=1, tile=tile, cycle=cycle, bases=bases, qualities=quals, passed=passed,
-                intensities=inten, fwhm_px=np.full(4, 2.1), timestamp=cycle,
+                mean_intensity=inten.mean(axis=0), p90_intensity=np.percentile(inten, 90, axis=0),
+                called_intensity=called, fwhm_px=np.full(4, 2.1), snr=3.0, timestamp=cycle,
                 errors_so_far=errors, mismatch=wrong))
         folder.write_filter(tile, passed)
         folder.write_locs(tile, rng.random((n, 2)) * 1000)

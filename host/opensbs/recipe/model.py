@@ -44,6 +44,10 @@ class Flowcell(_Strict):
     width_px: int = Field(default=1024, ge=16, le=8192)
     height_px: int = Field(default=1024, ge=16, le=8192)
 
+    def tile_area_mm2(self, pixel_size_um: float) -> float:
+        """Flow-cell area imaged by one tile."""
+        return self.width_px * self.height_px * (pixel_size_um * 1e-3) ** 2
+
     def tile_numbers(self) -> list[int]:
         """Illumina four-digit tile numbers (surface, swath, two-digit tile): 1101, 1102, ..."""
         return [self.surface * 1000 + self.swath * 100 + t for t in range(1, self.tiles + 1)]
@@ -61,6 +65,7 @@ class Imaging(_Strict):
     """Camera settings and the channels imaged every cycle, in order."""
 
     bit_depth: int = Field(default=12, ge=8, le=16)
+    pixel_size_um: float = Field(default=0.325, gt=0.01, le=20.0)  # at the flow cell
     channels: list[Channel] = Field(min_length=1, max_length=4)
 
 
@@ -69,7 +74,7 @@ class FluidicsStep(_Strict):
 
     step: Literal["fluidics"]
     what: str = ""
-    port: int = Field(ge=1, le=24)
+    port: int = Field(ge=0, le=23)  # as the valve numbers its ports (the last is waste)
     volume_nl: int = Field(ge=1, le=5_000_000)
     flow_nl_per_s: int = Field(ge=10, le=100_000)
 

@@ -16,44 +16,37 @@ def q_histogram(qualities: np.ndarray, passed: np.ndarray) -> list[int]:
 
 def cycle_tile_metrics(
     *, lane: int, tile: int, cycle: int, bases: np.ndarray, qualities: np.ndarray,
-    passed: np.ndarray, intensities: np.ndarray, fwhm_px: np.ndarray, timestamp: int,
+    passed: np.ndarray, mean_intensity: np.ndarray, p90_intensity: np.ndarray,
+    called_intensity: np.ndarray, fwhm_px: np.ndarray, snr: float, timestamp: int,
     errors_so_far: np.ndarray | None = None, mismatch: np.ndarray | None = None,
+    aligned: np.ndarray | None = None,
 ) -> CycleTileMetrics:
     """Metrics of one tile at one cycle.
 
-    `intensities` is (clusters, channels) after crosstalk and phasing correction; `mismatch`
-    (calls differing from the truth, N included) and `errors_so_far` (mismatches per cluster
-    up to and including this cycle) are given when the truth is known.
+    Calls, the Q histogram and errors count PF clusters (from `bases`, `qualities`, `passed`);
+    the intensities are the caller's per-channel figures of the cycle (`mean_intensity` and
+    `p90_intensity` background-corrected, `called_intensity` per base A, C, G, T after
+    crosstalk and phasing correction). `mismatch` (calls differing from the truth, N included)
+    and `errors_so_far` (mismatches per cluster up to this cycle) are given when the truth is
+    known; error metrics count the PF clusters `aligned` to it (all PF when not given).
     """
     passed = np.asarray(passed, dtype=bool)
-    inten = np.asarray(intensities, dtype=np.float64)
-    n_channels = inten.shape[1]
-    pf_inten = inten[passed]
-    pf_bases = np.asarray(bases)[passed]
-    calls = np.bincount(pf_bases, minlength=BASE_N + 1)
-    brightest = pf_inten.max(axis=1) if len(pf_inten) else np.zeros(0)
-    called_mean = [float(brightest[pf_bases == b].mean()) if (pf_bases == b).any() else 0.0
-                   for b in range(4)]
-    corrected = pf_inten.mean(axis=0) if len(pf_inten) else np.zeros(n_channels)
-    if len(pf_inten) and n_channels > 1:
-        dim = np.sort(pf_inten, axis=1)[:, :-1]
-        snr = float(brightest.mean() / max(float(dim.std()), 1e-9))
-    else:
-        snr = 0.0
-    p90 = np.percentile(inten, 90, axis=0) if len(inten) else np.zeros(n_channels)
+    calls = np.bincount(np.asarray(bases)[passed], minlength=BASE_N + 1)
     error_pct = None
     reads_with_errors = [0] * 5
     if mismatch is not None and errors_so_far is not None:
-        pf_mismatch = np.asarray(mismatch, dtype=bool)[passed]
+        counted = passed if aligned is None else passed & np.asarray(aligned, dtype=bool)
+        pf_mismatch = np.asarray(mismatch, dtype=bool)[counted]
         error_pct = 100.0 * float(pf_mismatch.mean()) if pf_mismatch.size else 0.0
         reads_with_errors = np.bincount(
-            np.minimum(np.asarray(errors_so_far)[passed], 5), minlength=6)[:5].tolist()
+            np.minimum(np.asarray(errors_so_far)[counted], 5), minlength=6)[:5].tolist()
+    mean = np.maximum(np.asarray(mean_intensity, dtype=np.float64), 0)
     return CycleTileMetrics(
         lane=lane, tile=tile, cycle=cycle, fwhm_px=[float(v) for v in fwhm_px],
-        intensity_p90=[int(round(v)) for v in np.maximum(p90, 0)],
-        average_intensity=int(round(max(float(corrected.mean()), 0.0))),
-        corrected_intensity=[int(round(v)) for v in np.maximum(corrected, 0)],
-        called_intensity=[int(round(max(v, 0.0))) for v in called_mean],
-        calls_nacgt=[int(calls[BASE_N]), *(int(c) for c in calls[:4])], snr=snr,
+        intensity_p90=[int(round(v)) for v in np.maximum(p90_intensity, 0)],
+        average_intensity=int(round(float(mean.mean()))),
+        corrected_intensity=[int(round(v)) for v in mean],
+        called_intensity=[int(round(max(float(v), 0.0))) for v in called_intensity],
+        calls_nacgt=[int(calls[BASE_N]), *(int(c) for c in calls[:4])], snr=float(snr),
         q_histogram=q_histogram(qualities, passed), timestamp=timestamp,
         error_pct=error_pct, reads_with_errors=reads_with_errors)

@@ -1,0 +1,87 @@
+"""`opensbs run`: execute a recipe on the instrument (or on the virtual one with --sim)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from ..recipe import RecipeError
+from ..run import NoHardwareError, RunProgress, RunRequest, RunStopped, start_run
+from ..run.live_view import render
+from ..runfolder import RunFolderError
+from ._app import app
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.2f} %"
+
+
+def _headline(console: Console, root: Path, summary: dict[str, Any]) -> None:
+    console.print(f"run folder: {root}")
+    console.print(f"report:     {root / 'report.html'}")
+    console.print(f"clusters {summary['clusters']:,}   %PF {_pct(summary['pf_fraction'])}   "
+                  f"%>=Q30 {_pct(summary['q30_fraction'])}   "
+                  f"error rate {_pct(summary.get('error_rate'))}"
+                  + ("   (against the simulation truth)" if summary.get("sim") else ""))
+    console.print(f"base caller lag: at most {summary.get('max_basecall_lag_cycles')} cycles "
+                  "behind the chemistry")
+
+
+@app.command()
+def run(
+    sim: Annotated[bool, typer.Option("--sim", help="Run on the virtual instrument.")] = False,
+    recipe: Annotated[Path | None, typer.Option(
+        help="Recipe TOML (default: the SBS recipe shipped with opensbs).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Run folder to create (default: runs/<run id>).")] = None,
+    resume: Annotated[Path | None, typer.Option(
+        help="Continue a stopped run folder from its last complete cycle.")] = None,
+    keep_images: Annotated[bool, typer.Option(
+        "--keep-images", help="Keep every cycle's images in the run folder.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the virtual instrument (--sim).")] = 0,
+    speed: Annotated[float | None, typer.Option(
+        help="--sim: at most this many virtual seconds per wall second (default: recipe's "
+             "[sim] clock_speedup).")] = None,
+    live: Annotated[bool, typer.Option(help="Show the live view.")] = True,
+) -> None:
+    """Run a sequencing recipe: chemistry, imaging and live base calling into a run folder."""
+    console = Console()
+    request = RunRequest(sim=sim, recipe=recipe, out=out, resume=resume,
+                         keep_images=keep_images, seed=seed, speed=speed)
+    holder: dict[str, RunProgress] = {}
+    stop_view = threading.Event()
+
+    def view_loop(live_view: Live) -> None:
+        while not stop_view.wait(0.25):
+            if "progress" in holder:
+                live_view.update(render(holder["progress"]))
+
+    try:
+        if live and console.is_terminal:
+            with Live(console=console, refresh_per_second=4, transient=False) as live_view:
+                thread = threading.Thread(target=view_loop, args=(live_view,), daemon=True)
+                thread.start()
+                try:
+                    outcome = start_run(request, lambda p: holder.__setitem__("progress", p))
+                finally:
+                    stop_view.set()
+                    if "progress" in holder:
+                        live_view.update(render(holder["progress"]))
+        else:
+            outcome = start_run(request)
+    except NoHardwareError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except (RecipeError, RunFolderError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except RunStopped as exc:
+        console.print(f"[yellow]{exc}[/yellow]")
+        console.print("heater off and pump stopped.")
+        raise typer.Exit(130 if exc.reason == "Ctrl-C" else 1) from None
+    _headline(console, outcome.folder.root, outcome.summary)

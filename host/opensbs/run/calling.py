@@ -1,0 +1,125 @@
+"""The base-calling side of a run: a worker thread fed each tile's cycle images.
+
+The worker hands each (cycle, tile, images) to that tile's incremental caller while the main
+thread runs the next cycle's chemistry. Whatever calls the caller has made final go to the run
+folder at once (BCL, and the caller's per-cycle figures kept for the metrics); once every tile
+of a cycle is processed the journal records the cycle as complete. A resumed run rebuilds the
+callers by feeding them the completed cycles' images again (kept in the run folder's State/ on
+hardware, re-simulated with --sim), so the journal is only extended past `resume_from`.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..basecall.pipeline import CycleCalls, TileBasecaller
+from ..runfolder import Journal, RunFolder, atomic_write_bytes
+from .progress import RunProgress
+
+
+def metrics_path(folder: RunFolder, tile: int, cycle: int) -> Path:
+    """Where the caller's per-cycle figures of a tile are kept for the InterOp metrics."""
+    return folder.layout.state / "metrics" / f"s_{folder.layout.lane}_{tile}_C{cycle}.npz"
+
+
+def save_cycle_metrics(folder: RunFolder, tile: int, calls: CycleCalls) -> None:
+    m = calls.metrics
+    buf = io.BytesIO()
+    np.savez(buf, mean_intensity=m.mean_intensity, p90_intensity=m.p90_intensity,
+             called_intensity=m.called_intensity, phasing=m.phasing, prephasing=m.prephasing)
+    atomic_write_bytes(metrics_path(folder, tile, calls.cycle), buf.getvalue())
+
+
+def load_cycle_metrics(folder: RunFolder, tile: int, cycle: int) -> dict[str, np.ndarray]:
+    with np.load(metrics_path(folder, tile, cycle)) as data:
+        return {k: data[k] for k in data.files}
+
+
+class BasecallWorker:
+    """A thread that base-calls the queued tile images in order and records progress."""
+
+    _STOP = None
+
+    def __init__(self, folder: RunFolder, callers: dict[int, TileBasecaller], journal: Journal,
+                 progress: RunProgress, on_event: Callable[..., None],
+                 max_queued_cycles: int = 3, resume_from: int = 0) -> None:
+        self.folder = folder
+        self.callers = callers
+        self.journal = journal
+        self.progress = progress
+        self.on_event = on_event
+        self.tiles = list(callers)
+        self.resume_from = resume_from
+        self._queue: queue.Queue[tuple[int, int, np.ndarray] | None] = queue.Queue(
+            max(1, max_queued_cycles * len(self.tiles)))
+        self._thread = threading.Thread(target=self._run, name="basecall-worker", daemon=True)
+        self.error: BaseException | None = None
+        self._abandon = threading.Event()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, cycle: int, tile: int, images: np.ndarray) -> None:
+        """Queue one tile's images (blocks while the worker is `max_queued_cycles` behind)."""
+        if self.error is not None:
+            raise RuntimeError("base calling failed") from self.error
+        while True:
+            try:
+                self._queue.put((cycle, tile, images), timeout=0.5)
+                return
+            except queue.Full:
+                if self.error is not None:
+                    raise RuntimeError("base calling failed") from self.error
+
+    def finish(self) -> None:
+        """Wait for every queued cycle to be called, then flush the callers."""
+        self._queue.put(self._STOP)
+        self._thread.join()
+        if self.error is not None:
+            raise RuntimeError("base calling failed") from self.error
+        for tile, caller in self.callers.items():
+            for calls in caller.finish():
+                self._write(tile, calls)
+
+    def abandon(self, timeout_s: float = 30.0) -> None:
+        """Stop after the cycles already queued (at most `timeout_s`)."""
+        self._queue.put(self._STOP)
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            self._abandon.set()
+            self._thread.join()
+
+    def _write(self, tile: int, calls: CycleCalls) -> None:
+        self.folder.write_bcl(calls.cycle, tile, calls.bases, calls.qualities)
+        save_cycle_metrics(self.folder, tile, calls)
+
+    def _cycle_done(self, cycle: int) -> None:
+        if cycle > self.resume_from:
+            self.journal.append("cycle_complete", cycle=cycle)
+
+    def _run(self) -> None:
+        try:
+            done_tiles: dict[int, int] = {}
+            while not self._abandon.is_set():
+                item = self._queue.get()
+                if item is None:
+                    return
+                cycle, tile, images = item
+                for calls in self.callers[tile].add_cycle(images):
+                    self._write(tile, calls)
+                done_tiles[cycle] = done_tiles.get(cycle, 0) + 1
+                if done_tiles[cycle] == len(self.tiles):
+                    del done_tiles[cycle]
+                    self._cycle_done(cycle)
+                    with self.progress.lock:
+                        self.progress.basecalled_cycle = cycle
+                    self.on_event("cycle_basecalled", cycle=cycle,
+                                  wall_elapsed_s=round(self.progress.elapsed_s(), 3))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self.error = exc

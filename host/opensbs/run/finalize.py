@@ -1,0 +1,109 @@
+"""End of a run: metrics with the final chastity filter, InterOp, summary.json, FASTQ, report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..report import write_report
+from ..runfolder import (
+    CycleTileMetrics,
+    RunFolder,
+    TileSummary,
+    build_summary,
+    cycle_tile_metrics,
+)
+from .calling import load_cycle_metrics
+
+TRUTH_MATCH_RADIUS_PX = 1.0
+
+
+@dataclass(frozen=True)
+class TileTruth:
+    """Ground truth of a simulated tile: true cluster positions and sequences."""
+
+    positions_px: np.ndarray  # (m, 2) x, y
+    sequences: np.ndarray  # (m, cycles) uint8 0..3
+
+
+@dataclass(frozen=True)
+class TileResult:
+    """What the caller knows at the end about one tile."""
+
+    tile: int
+    positions_px: np.ndarray
+    passed: np.ndarray
+    phasing: float
+    prephasing: float
+    area_mm2: float
+
+
+def match_truth(called_xy: np.ndarray, truth: TileTruth) -> np.ndarray:
+    """Index of the true cluster within 1 px of each called cluster, or -1 (not aligned).
+
+    The called positions live in the frame of cycle 1; the global offset to the truth's frame
+    (stage drift, channel registration) is the median displacement of close pairs."""
+    if len(truth.positions_px) == 0 or len(called_xy) == 0:
+        return np.full(len(called_xy), -1)
+    tree = cKDTree(truth.positions_px)
+    dist, index = tree.query(called_xy, k=1)
+    close = dist <= 3 * TRUTH_MATCH_RADIUS_PX
+    offset = (np.median(truth.positions_px[index[close]] - called_xy[close], axis=0)
+              if close.any() else np.zeros(2))
+    dist, index = tree.query(called_xy + offset, k=1)
+    return np.where(dist <= TRUTH_MATCH_RADIUS_PX, index, -1)
+
+
+def tile_metrics(folder: RunFolder, result: TileResult, cycles: int,
+                 truth: TileTruth | None) -> list[CycleTileMetrics]:
+    """Per-cycle metrics of one tile from its BCLs and kept intensities."""
+    lane = folder.recipe.flowcell.lane
+    matched = None if truth is None else match_truth(result.positions_px, truth)
+    aligned = None if matched is None else matched >= 0
+    errors_so_far = np.zeros(len(result.positions_px), np.int64)
+    out = []
+    for cycle in range(1, cycles + 1):
+        bases, quals = folder.read_bcl(cycle, result.tile)
+        figures = load_cycle_metrics(folder, result.tile, cycle)
+        mismatch = None
+        if truth is not None and matched is not None and aligned is not None:
+            mismatch = (bases != truth.sequences[matched.clip(0), cycle - 1]) & aligned
+            errors_so_far += mismatch
+        out.append(cycle_tile_metrics(
+            lane=lane, tile=result.tile, cycle=cycle, bases=bases, qualities=quals,
+            passed=result.passed, mean_intensity=figures["mean_intensity"],
+            p90_intensity=figures["p90_intensity"],
+            called_intensity=figures["called_intensity"],
+            fwhm_px=np.zeros(len(figures["mean_intensity"])), snr=0.0, timestamp=cycle,
+            errors_so_far=None if mismatch is None else errors_so_far, mismatch=mismatch,
+            aligned=aligned))
+    return out
+
+
+def finalize_run(folder: RunFolder, results: Sequence[TileResult],
+                 truths: dict[int, TileTruth] | None, extra: dict[str, Any]) -> dict[str, Any]:
+    """Write filter, locs, InterOp, summary.json, FASTQ and report.html; return the summary."""
+    recipe = folder.recipe
+    cycles = recipe.total_cycles
+    tiles, metrics = [], []
+    for r in results:
+        folder.write_filter(r.tile, r.passed)
+        folder.write_locs(r.tile, r.positions_px)
+        truth = None if truths is None else truths.get(r.tile)
+        metrics += tile_metrics(folder, r, cycles, truth)
+        reads = len(recipe.reads)
+        tiles.append(TileSummary(recipe.flowcell.lane, r.tile, len(r.passed),
+                                 int(np.count_nonzero(r.passed)), r.area_mm2,
+                                 phasing=[r.phasing] * reads, prephasing=[r.prephasing] * reads))
+    folder.write_interop(tiles, metrics)
+    summary = build_summary([rd.cycles for rd in recipe.reads], tiles, metrics,
+                            run_id=folder.identity.run_id, channel_names=recipe.channel_names,
+                            **extra)
+    folder.write_summary(summary)
+    folder.write_fastq()
+    write_report(folder.root)
+    return summary
