@@ -183,7 +183,8 @@ module frame_packetiser #(
     reg [1:0] rstate;
     reg [3:0] hidx;
     reg [WB-1:0] k;
-    reg [31:0] crc;
+    reg [31:0] crc, crc_word;  // the CRC runs one word behind the output (timing)
+    reg crc_valid;
     wire load = ~m_tvalid | m_tready;
     wire bin = d_flags[di][F_BINNED];
     wire [7:0] bpp_out = bin ? BPP + 2 : BPP;
@@ -208,7 +209,7 @@ module frame_packetiser #(
     wire pop = (rstate == R_PAY) & load & from_store;
     wire [31:0] next_word = (rstate == R_HDR) ? hdr_word : (from_store ? store_q : 32'd0);
     wire [31:0] crc_next;
-    crc32_step u_crc (.crc_in(crc), .data(next_word), .crc_out(crc_next));
+    crc32_step u_crc (.crc_in(crc), .data(crc_word), .crc_out(crc_next));
 
     wire [SA-1:0] rd_addr = rptr[SA-1:0] + {{(SA - 1){1'b0}}, pop};
     always @(posedge clk) store_q <= store[rd_addr];
@@ -221,6 +222,8 @@ module frame_packetiser #(
             hidx <= 0;
             k <= 0;
             crc <= 32'hFFFFFFFF;
+            crc_word <= 0;
+            crc_valid <= 1'b0;
             m_tdata <= 0;
             m_tvalid <= 1'b0;
             m_tlast <= 1'b0;
@@ -229,6 +232,9 @@ module frame_packetiser #(
             ev_frame_sent <= m_tvalid & m_tready & m_tlast;
             if (m_tready) m_tvalid <= 1'b0;
             if (pop) rptr <= rptr + 1'b1;
+            crc_valid <= 1'b0;
+            if (crc_valid) crc <= crc_next;
+            crc_word <= next_word;
             case (rstate)
                 R_IDLE: begin
                     hidx <= 0;
@@ -240,19 +246,19 @@ module frame_packetiser #(
                     m_tdata <= next_word;
                     m_tvalid <= 1'b1;
                     m_tlast <= 1'b0;
-                    crc <= crc_next;
+                    crc_valid <= 1'b1;
                     hidx <= hidx + 4'd1;
                     if (hidx == 4'd8) rstate <= R_PAY;
                 end
                 R_PAY: if (load) begin
                     m_tdata <= next_word;
                     m_tvalid <= 1'b1;
-                    crc <= crc_next;
+                    crc_valid <= 1'b1;
                     k <= k + 1'b1;
                     if (k == d_total[di] - 1'b1) rstate <= R_CRC;
                 end
                 default: if (load) begin  // R_CRC
-                    m_tdata <= ~crc;
+                    m_tdata <= ~(crc_valid ? crc_next : crc);
                     m_tvalid <= 1'b1;
                     m_tlast <= 1'b1;
                     dr <= dr + 3'd1;
