@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-
 from opensbs.protocol import control, errors, golden, image
 
 VECTORS = json.loads(golden.GOLDEN_PATH.read_text())
