@@ -1,10 +1,12 @@
 // Real MicroPython (the WebAssembly port) under Node, for the firmware tests.
 //
 //   node mp.mjs run  [--mount HOSTDIR=MPDIR]... SCRIPT.py   run a script; exit 1 on an exception
-//   node mp.mjs repl [--mount HOSTDIR=MPDIR]...             the event-driven REPL (raw REPL
+//   node mp.mjs repl                                        the event-driven REPL (raw REPL
 //                                                            included) on stdin/stdout, bytes
-//                                                            unbuffered, for mpremote over a pty
-// In repl mode a soft reset (Ctrl-D) restarts the REPL as a board would, with the VFS kept.
+//                                                            unbuffered, for mpremote over a
+//                                                            pty; files live in ramfs.py
+// In repl mode a soft reset (Ctrl-D) forgets imported modules and restarts the REPL, as a
+// board does; the files stay.
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 import fs from "node:fs";
 import path from "node:path";
@@ -61,17 +63,35 @@ if (mode === "run") {
     linebuffer: false,
     stdout: (bytes) => process.stdout.write(bytes),
   });
-  for (const [host, target] of mounts) copyTree(mp, host, target);
+  mp.runPython(fs.readFileSync(new URL("./ramfs.py", import.meta.url), "utf8"));
   mp.replInit();
+  // Raw-paste (Ctrl-E 'A' Ctrl-A) is answered "R\x00", not supported: the event-driven
+  // raw-paste of this port ends the paste at once, so mpremote falls back to the raw REPL.
+  const RAW_PASTE = [0x05, 0x41, 0x01];
+  let held = [];
   let queue = Promise.resolve();
+  const feed = (byte) => {
+    queue = queue.then(async () => {
+      if (await mp.replProcessCharWithAsyncify(byte)) {
+        process.stdout.write("MPY: soft reboot\r\n");
+        mp.runPython("import sys\nfor _m in list(sys.modules):\n del sys.modules[_m]\n");
+        mp.replInit();
+      }
+    });
+  };
   process.stdin.on("data", (data) => {
     for (const byte of data) {
-      queue = queue.then(async () => {
-        if (await mp.replProcessCharWithAsyncify(byte)) {
-          process.stdout.write("MPY: soft reboot\r\n");
-          mp.replInit();
+      if (byte === RAW_PASTE[held.length]) {
+        held.push(byte);
+        if (held.length === RAW_PASTE.length) {
+          held = [];
+          queue = queue.then(() => process.stdout.write("R\x00"));
         }
-      });
+        continue;
+      }
+      for (const b of held) feed(b);
+      held = [];
+      feed(byte);
     }
   });
   process.stdin.on("end", () => queue.then(() => process.exit(0)));
