@@ -63,8 +63,9 @@ class VirtualReplBoard:
     def _from_board(self) -> None:
         stdout = self._proc.stdout
         assert stdout is not None
+        fd = stdout.fileno()
         while True:
-            data = stdout.read1(4096)
+            data = os.read(fd, 4096)
             if not data:
                 return
             try:
