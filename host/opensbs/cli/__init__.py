@@ -2,6 +2,7 @@
 
 from . import (
     basecall,  # noqa: F401  (opensbs basecall, basecall-intensities, ...)
+    board,  # noqa: F401  (opensbs board flash|status|heat|pump|valve|trigger)
     bench,  # noqa: F401  (opensbs bench link)
     devices,  # noqa: F401  (opensbs devices)
     report,  # noqa: F401  (opensbs report)
