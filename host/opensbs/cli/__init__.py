@@ -2,8 +2,8 @@
 
 from . import (
     basecall,  # noqa: F401  (opensbs basecall, basecall-intensities, ...)
-    board,  # noqa: F401  (opensbs board flash|status|heat|pump|valve|trigger)
     bench,  # noqa: F401  (opensbs bench link)
+    board,  # noqa: F401  (opensbs board flash|status|heat|pump|valve|trigger)
     devices,  # noqa: F401  (opensbs devices)
     report,  # noqa: F401  (opensbs report)
     run,  # noqa: F401  (opensbs run)
