@@ -6,10 +6,11 @@ code drives real hardware and the virtual instrument; only the pacer differs:
 
 * `WallPacer` (hardware): instrument time runs by itself; waiting is waiting for telemetry,
   and a heartbeat thread keeps the board's host watchdog fed.
-* `LockstepPacer` (`--sim`): the host advances the virtual instrument's clock one telemetry
-  period at a time and sends a heartbeat after each step; the heartbeat's ACK comes after the
-  telemetry of that step, so every command reaches the board at a virtual time that depends
-  on nothing but the recipe and the seed: a simulated run is reproducible bit for bit.
+* `LockstepPacer` (`--sim`): the host advances the virtual instrument's clock in steps of 2 s
+  (within the board's 3 s heartbeat timeout) and sends a heartbeat after each step; the
+  heartbeat's ACK comes after the telemetry of that step, so every command reaches the board
+  at a virtual time that depends on nothing but the recipe and the seed: a simulated run is
+  reproducible bit for bit.
 
 Fluidics model: a syringe pump (position 0 = empty) behind a rotary valve. A fluidics step
 selects the reagent port and aspirates the volume through the flow cell at the step's flow
@@ -83,7 +84,7 @@ class LockstepPacer:
 
     With `speed`, instrument time runs at most `speed` times faster than wall time."""
 
-    def __init__(self, instrument: VirtualClock, step_ms: int = 1000,
+    def __init__(self, instrument: VirtualClock, step_ms: int = 2000,
                  speed: float | None = None) -> None:
         self.instrument = instrument
         self.step_ms = step_ms

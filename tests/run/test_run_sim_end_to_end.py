@@ -1,0 +1,163 @@
+"""`opensbs run --sim` end to end on a tiny recipe: run folder, numbers, determinism, resume
+after kill -9 and after Ctrl-C, and the refusal to run without hardware or --sim."""
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from opensbs.run import RunRequest, start_run
+from opensbs.runfolder import Journal, RunFolder, read_run_log
+
+TINY = Path(__file__).with_name("tiny_recipe.toml")
+CYCLES = 8
+TILES = (1101, 1102)
+
+
+def _opensbs(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from opensbs.cli import main; main()", *args]
+
+
+def _calls_bytes(root: Path) -> dict[str, bytes]:
+    """Every BCL and FASTQ of a run folder, by relative path."""
+    files = sorted(root.glob("Data/Intensities/BaseCalls/L001/C*.1/*.bcl"))
+    files += sorted(root.glob("Fastq/*.fastq.gz"))
+    return {str(p.relative_to(root)): p.read_bytes() for p in files}
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory) -> Path:
+    """One uninterrupted tiny run with seed 5."""
+    out = tmp_path_factory.mktemp("ref") / "run"
+    start_run(RunRequest(sim=True, recipe=TINY, out=out, seed=5))
+    return out
+
+
+def test_run_folder_is_complete_and_consistent(reference_run: Path):
+    root = reference_run
+    for name in ("RunInfo.xml", "RunParameters.xml", "summary.json", "report.html",
+                 "run_log.jsonl", "journal.jsonl", "recipe.toml"):
+        assert (root / name).is_file(), name
+    interop = {p.name for p in (root / "InterOp").iterdir()}
+    assert interop == {"TileMetricsOut.bin", "ExtractionMetricsOut.bin", "QMetricsOut.bin",
+                       "CorrectedIntMetricsOut.bin", "ErrorMetricsOut.bin"}
+    assert len(_calls_bytes(root)) == CYCLES * len(TILES) + 1
+    assert not list(root.rglob("*.partial"))
+    assert not (root / "State" / "images").exists()  # sim runs keep no images
+    folder = RunFolder.open(root)
+    summary = json.loads((root / "summary.json").read_text())
+    n_pf = 0
+    for tile in TILES:
+        bases, _ = folder.read_calls(tile, range(1, CYCLES + 1))
+        passed = folder.read_filter(tile)
+        assert bases.shape == (len(passed), CYCLES) == (len(folder.read_locs(tile)), CYCLES)
+        n_pf += int(passed.sum())
+    assert summary["clusters_pf"] == n_pf
+    fastq = gzip.decompress(next((root / "Fastq").iterdir()).read_bytes()).decode()
+    assert fastq.count("\n") == 4 * n_pf
+    assert fastq.startswith("@OPENSBS1:1:OSBS0001:1:1101:")
+    # a working instrument and caller: most clusters pass, few errors against the truth
+    assert summary["clusters"] > 1000
+    assert summary["pf_fraction"] > 0.7
+    assert 0.0 <= summary["error_rate"] < 0.05
+    assert summary["q30_fraction"] > 0.5
+    assert summary["max_basecall_lag_cycles"] <= 4
+    journal = Journal(root / "journal.jsonl").read()
+    assert journal.finished and journal.completed_cycles == CYCLES
+
+
+def test_interop_reader_agrees_with_summary(reference_run: Path):
+    from interop import py_interop_run_metrics, py_interop_summary
+
+    summary = json.loads((reference_run / "summary.json").read_text())
+    metrics = py_interop_run_metrics.run_metrics()
+    metrics.read(str(reference_run))
+    result = py_interop_summary.run_summary()
+    py_interop_summary.summarize_run_metrics(metrics, result)
+    total = result.total_summary()
+    assert total.cluster_count() == summary["clusters"]
+    assert total.cluster_count_pf() == summary["clusters_pf"]
+    assert total.yield_g() * 1e9 == pytest.approx(summary["yield_bases"], rel=1e-6)
+    assert total.percent_gt_q30() / 100 == pytest.approx(summary["q30_fraction"], rel=1e-5)
+    assert total.error_rate() / 100 == pytest.approx(summary["error_rate"], rel=1e-5)
+
+
+def test_run_log_records_commands_telemetry_and_safe_stop(reference_run: Path):
+    log = read_run_log(reference_run / "run_log.jsonl")
+    kinds = {r["kind"] for r in log}
+    assert {"identify", "command", "telemetry", "step_done", "cycle_imaged",
+            "cycle_basecalled", "finished"} <= kinds
+    commands = [r["name"] for r in log if r["kind"] == "command"]
+    assert {"valve_select", "pump_move", "heater_set"} <= set(commands)
+    assert commands[-2:] == ["heater_off", "pump_stop"]
+    temps = [r["temperature_mc"] for r in log if r["kind"] == "telemetry"]
+    assert max(temps) > 59_000  # the flow cell really reached the 60 C set-point
+
+
+def _wait_for_cycles(root: Path, cycles: int, proc: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    journal = Journal(root / "journal.jsonl")
+    while time.monotonic() < deadline:
+        if journal.path.exists() and journal.read().completed_cycles >= cycles:
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError(f"run did not complete {cycles} cycles in {timeout_s} s")
+
+
+@pytest.mark.parametrize("how", ["kill -9", "Ctrl-C"])
+def test_resume_gives_the_same_bcls_and_fastq(reference_run: Path, tmp_path: Path, how: str):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(_opensbs("run", "--sim", "--recipe", str(TINY), "--out", str(out),
+                                     "--seed", "5", "--no-live"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _wait_for_cycles(out, 3, proc, timeout_s=60)
+    proc.send_signal(signal.SIGKILL if how == "kill -9" else signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    state = Journal(out / "journal.jsonl").read()
+    assert not state.finished and 3 <= state.completed_cycles < CYCLES
+    if how == "Ctrl-C":
+        assert proc.returncode == 130, output
+        assert f"opensbs run --resume {out}" in output.replace("\n", "")
+        log = read_run_log(out / "run_log.jsonl")
+        stop = max(i for i, r in enumerate(log) if r["kind"] == "stop")
+        assert [r["name"] for r in log[stop:] if r["kind"] == "command"] == [
+            "heater_off", "pump_stop"]
+        assert not [r for r in log[stop:] if r["kind"] == "fault"]  # both were ACKed
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    result = subprocess.run(_opensbs("run", "--resume", str(out), "--no-live"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _calls_bytes(out) == _calls_bytes(reference_run)
+
+
+def test_run_without_sim_or_hardware_refuses_and_suggests_sim(tmp_path: Path):
+    env = {**os.environ, "PYUSB_DEBUG": ""}
+    result = subprocess.run(_opensbs("run", "--no-live", "--out", str(tmp_path / "x")),
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    assert "--sim" in result.stdout
+    assert not (tmp_path / "x").exists()  # nothing started, nothing simulated
+
+
+def test_resume_refuses_a_finished_run(reference_run: Path):
+    result = subprocess.run(_opensbs("run", "--resume", str(reference_run), "--no-live"),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "already finished" in result.stdout
+
+
+def test_same_seed_same_calls_other_seed_other_calls(reference_run: Path, tmp_path: Path):
+    start_run(RunRequest(sim=True, recipe=TINY, out=tmp_path / "other", seed=6))
+    other = _calls_bytes(tmp_path / "other")
+    ref = _calls_bytes(reference_run)
+    assert other.keys() == ref.keys() and other != ref
+    bases, _ = RunFolder.open(reference_run).read_calls(1101, range(1, CYCLES + 1))
+    assert np.isin(bases, [0, 1, 2, 3, 4]).all()
