@@ -161,3 +161,19 @@ def test_same_seed_same_calls_other_seed_other_calls(reference_run: Path, tmp_pa
     assert other.keys() == ref.keys() and other != ref
     bases, _ = RunFolder.open(reference_run).read_calls(1101, range(1, CYCLES + 1))
     assert np.isin(bases, [0, 1, 2, 3, 4]).all()
+
+
+def test_keep_images_stores_what_basecall_rereads(tmp_path: Path):
+    out = tmp_path / "run"
+    start_run(RunRequest(sim=True, recipe=TINY, out=out, seed=5, keep_images=True))
+    images = sorted((out / "images").rglob("cycle_*.tif"))
+    assert len(images) == CYCLES * len(TILES)
+    result = subprocess.run(_opensbs("basecall", str(out), "--out", str(tmp_path / "again")),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    again = json.loads((tmp_path / "again" / "summary.json").read_text())
+    folder = RunFolder.open(out)
+    for tile in TILES:  # offline re-analysis finds the same clusters and filter
+        passed = folder.read_filter(tile)
+        assert again[str(tile)]["clusters"] == len(passed)
+        assert again[str(tile)]["pf_fraction"] == pytest.approx(passed.mean())

@@ -103,8 +103,7 @@ def keep_images(folder: RunFolder, cycle: int, tile: int, images: np.ndarray,
     buf = io.BytesIO()
     tifffile.imwrite(buf, images, photometric="minisblack", metadata={"axes": "CYX",
                                                                       "Channel": channel_names})
-    atomic_write_bytes(folder.layout.images(cycle) / f"s_{folder.layout.lane}_{tile}.tif",
-                       buf.getvalue())
+    atomic_write_bytes(folder.layout.image(tile, cycle), buf.getvalue())
 
 
 def _run_steps(setup: RunSetup, cycle: int, worker: BasecallWorker,

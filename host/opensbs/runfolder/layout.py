@@ -45,8 +45,9 @@ class RunFolderLayout:
     def fastq(self, read: int) -> Path:
         return self.root / "Fastq" / f"Undetermined_S0_L{self.lane:03d}_R{read}_001.fastq.gz"
 
-    def images(self, cycle: int) -> Path:
-        return self.root / "Images" / self.lane_dir / f"C{cycle}.1"
+    def image(self, tile: int, cycle: int) -> Path:
+        """A kept cycle image (--keep-images), in the layout `opensbs basecall RUN` reads."""
+        return self.root / "images" / f"tile_{tile:04d}" / f"cycle_{cycle:03d}.tif"
 
     @property
     def summary(self) -> Path:
