@@ -1,0 +1,56 @@
+"""`opensbs board flash` end to end with the real mpremote against a virtual board: the
+MicroPython WebAssembly port's raw REPL behind a pseudo-terminal."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from opensbs.board.firmware import firmware_version
+from opensbs.board.flash import FlashError, check_identity
+from opensbs.board.schema import load_board
+from opensbs.board.virtual_repl import VirtualReplBoard
+from opensbs.cli import app
+from typer.testing import CliRunner
+
+
+def test_flash_compiles_copies_resets_and_confirms_the_version() -> None:
+    with VirtualReplBoard() as vboard:
+        result = CliRunner().invoke(app, ["board", "flash", "--board", "pico", "--port",
+                                          vboard.port, "--reset", "soft", "--identify", "repl"])
+        assert result.exit_code == 0, result.output
+        major, minor, patch = firmware_version()
+        assert f"identify: firmware {major}.{minor}.{patch}, board pico" in result.output
+        crc = load_board("pico").crc32
+        assert f"0x{crc:08x}: OK" in result.output
+        # what landed on the board: the compiled modules (no sources) and the board file
+        listing = subprocess.run(
+            [sys.executable, "-m", "mpremote", "connect", vboard.port, "exec",
+             "import os, json; print(sorted(os.listdir('opensbs_fw')));"
+             "print(json.load(open('board.json'))['mpy_arch'])"],
+            capture_output=True, text=True, timeout=60)
+    lines = listing.stdout.splitlines()
+    modules = json.loads(lines[0].replace("'", '"'))
+    assert modules and all(name.endswith(".mpy") for name in modules)
+    assert "controller.mpy" in modules and "codec.mpy" in modules
+    assert lines[1] == "armv6m"
+
+
+def test_flash_to_a_missing_port_fails_naming_it() -> None:
+    result = CliRunner().invoke(app, ["board", "flash", "--board", "pico", "--port",
+                                      "/dev/nonexistent-opensbs"])
+    assert result.exit_code == 1
+    assert "flash failed" in result.output and "/dev/nonexistent-opensbs" in result.output
+
+
+def test_identity_mismatch_is_an_error() -> None:
+    board = load_board("pico")
+    major, minor, patch = firmware_version()
+    good = {"fw_major": major, "fw_minor": minor, "fw_patch": patch, "board_id": "pico",
+            "board_config_crc": board.crc32}
+    check_identity(board, good)
+    for change, message in (({"fw_patch": patch + 1}, "expected"),
+                            ({"board_id": "nucleo_f411re"}, "board_id"),
+                            ({"board_config_crc": board.crc32 ^ 1}, "CRC")):
+        with pytest.raises(FlashError, match=message):
+            check_identity(board, {**good, **change})
