@@ -217,10 +217,10 @@ class ControlClient:
         timeout_s = self.reply_timeout_s
         try:
             for attempt in range(self.max_retries + 1):
-                if attempt:
-                    self.stats.retransmissions += 1
                 if pending.reset_seen:
                     raise self._reset_error(pending)
+                if attempt:
+                    self.stats.retransmissions += 1
                 pending.resend_now = False
                 pending.event.clear()
                 pending.attempts += 1

@@ -1,0 +1,350 @@
+"""The control-link client over pyusb (virtual backend) and over serial ports."""
+
+import os
+import queue
+import threading
+import time
+from typing import Any
+
+import pytest
+import serial
+from opensbs.protocol.control import (
+    DeviceState,
+    ErrorCode,
+    Fault,
+    MsgType,
+    encode_frame,
+)
+from opensbs.usb import (
+    CommandNakError,
+    CommandTimeoutError,
+    ControlClient,
+    DeviceKind,
+    DeviceResetError,
+    DeviceVanishedError,
+    ProtocolVersionMismatchError,
+    SerialTransport,
+    UsbBulkTransport,
+    find_device,
+    open_controller,
+)
+from opensbs.usb.virtual import (
+    FaultInjector,
+    FaultKind,
+    FaultRates,
+    LoopbackController,
+    VirtualDevice,
+    VirtualUsbBus,
+)
+
+
+def connect(device: VirtualDevice | None = None, faults: FaultInjector | None = None,
+            **options: Any) -> tuple[VirtualUsbBus, LoopbackController, ControlClient]:
+    bus = VirtualUsbBus()
+    loopback = device or LoopbackController("CTRL-1")
+    bus.attach(loopback, faults=faults)
+    options.setdefault("reply_timeout_s", 0.05)
+    client = open_controller(backend=bus.backend, **options)
+    return bus, loopback, client  # type: ignore[return-value]
+
+
+def test_convenience_methods_reach_the_device() -> None:
+    _, device, client = connect()
+    with client:
+        assert client.identity is not None and client.identity["board_id"] == "loopback"
+        assert client.boot_id == 1
+        assert client.ping(0xBEEF) == 0xBEEF
+        client.heater_set(0, 65_000, ramp_mc_per_s=2000)
+        client.pump_move(0, -1500, 250_000)
+        client.valve_select(0, 7)
+        client.trigger_program(0, exposure_us=10_000, period_us=20_000, pulse_count=2,
+                               laser_mask=0b101)
+        client.trigger_arm(0)
+        done = client.subscribe_queue({MsgType.TRIGGER_DONE})
+        client.trigger_fire(0)
+        assert done.get(timeout=1).fields == {"output": 0, "pulses": 2}
+        client.pump_stop(0)
+        client.heartbeat(1234)
+        status = client.status()
+        assert status["state"] == DeviceState.ACTIVE and status["boot_id"] == 1
+        client.emergency_stop()
+        client.fault_clear(int(Fault.EMERGENCY_STOP))
+    assert device.heaters[0]["setpoint_mc"] == 65_000
+    assert device.pumps[0]["position_nl"] == -1500 and device.valves[0]["port"] == 7
+    assert [t for t, _ in device.executed] == [
+        MsgType.IDENTIFY, MsgType.PING, MsgType.HEATER_SET, MsgType.PUMP_MOVE,
+        MsgType.VALVE_SELECT, MsgType.TRIGGER_PROGRAM, MsgType.TRIGGER_ARM,
+        MsgType.TRIGGER_FIRE, MsgType.PUMP_STOP, MsgType.HEARTBEAT, MsgType.GET_STATUS,
+        MsgType.EMERGENCY_STOP, MsgType.FAULT_CLEAR]
+
+
+def test_nak_raises_with_error_code() -> None:
+    _, _, client = connect()
+    with client:
+        with pytest.raises(CommandNakError) as info:
+            client.valve_select(0, 99)
+        assert info.value.error == ErrorCode.OUT_OF_RANGE
+        assert info.value.request == MsgType.VALVE_SELECT
+        with pytest.raises(CommandNakError) as info:
+            client.heater_set(3, 1000)
+        assert info.value.error == ErrorCode.UNKNOWN_TARGET
+
+
+def test_unsolicited_frames_go_to_subscribers() -> None:
+    _, device, client = connect(LoopbackController("T", telemetry_period_s=0.01))
+    with client:
+        telemetry = client.subscribe_queue({MsgType.TELEMETRY})
+        faults: list[Any] = []
+        unsubscribe = client.subscribe(faults.append, {MsgType.FAULT_EVENT})
+        assert telemetry.get(timeout=1).fields["heaters"][0]["temperature_mc"] == 25_000
+        device.inject_fault(Fault.THERMAL_RUNAWAY, source=1, value=91_000)
+        deadline = time.monotonic() + 1
+        while not faults and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert faults[0].fields == {"fault": 3, "source": 1, "value": 91_000,
+                                    "faults": int(Fault.THERMAL_RUNAWAY)}
+        unsubscribe()
+        device.inject_fault(Fault.PUMP_FAULT)
+        time.sleep(0.05)
+        assert len(faults) == 1
+
+
+def test_lost_request_and_lost_reply_are_retransmitted_and_run_once() -> None:
+    for direction in ("out", "in"):
+        faults = FaultInjector(seed=3)
+        _, device, client = connect(faults=faults)
+        with client:
+            rates = FaultRates(drop=1.0)
+            if direction == "out":
+                faults.out = rates
+            else:
+                faults.in_ = rates
+            timer = threading.Timer(0.03, lambda f=faults: setattr(f, "enabled", False))
+            timer.start()
+            client.pump_move(0, 100, 1000)
+            timer.join()
+            assert client.stats.retransmissions >= 1
+        moves = [f for t, f in device.executed if t == MsgType.PUMP_MOVE]
+        assert moves == [{"pump": 0, "volume_nl": 100, "rate_nl_per_s": 1000}], direction
+        assert device.pumps[0]["position_nl"] == 100
+
+
+def test_corrupt_request_is_naked_bad_crc_and_resent_at_once() -> None:
+    class CorruptFirstWrite(UsbBulkTransport):
+        writes = 0
+
+        def write(self, data: bytes) -> None:
+            self.writes += 1
+            super().write(data[:-1] + bytes([data[-1] ^ 0xFF]) if self.writes == 1 else data)
+
+    bus = VirtualUsbBus()
+    device = LoopbackController("CRC")
+    bus.attach(device)
+    dev = find_device(DeviceKind.CONTROLLER, backend=bus.backend)
+    with ControlClient(CorruptFirstWrite(dev), reply_timeout_s=5.0) as client:
+        t0 = time.monotonic()
+        client.valve_select(0, 3)
+        assert time.monotonic() - t0 < 1.0  # well before the 5 s reply timeout
+        assert client.stats.retransmissions == 1 and client.stats.replies == 2
+    assert device.executed == [(MsgType.VALVE_SELECT, {"valve": 0, "port": 3})]
+
+
+def test_no_reply_raises_timeout_after_bounded_retries_with_backoff() -> None:
+    class Mute(LoopbackController):
+        answering = True
+
+        def handle_out(self, endpoint: int, data: bytes) -> None:
+            if self.answering:
+                super().handle_out(endpoint, data)
+
+    device = Mute("MUTE")
+    _, _, client = connect(device, reply_timeout_s=0.02, max_retries=3, backoff=2.0)
+    with client:
+        device.answering = False
+        t0 = time.monotonic()
+        with pytest.raises(CommandTimeoutError, match="PING"):
+            client.ping(1)
+        elapsed = time.monotonic() - t0
+        assert client.stats.retransmissions == 3
+        assert 0.02 * (1 + 2 + 4 + 8) <= elapsed < 1.0
+
+
+def test_device_reset_resyncs_and_reidentifies() -> None:
+    _, device, client = connect()
+    with client:
+        boots = client.subscribe_queue({MsgType.BOOT})
+        device.reboot()
+        assert boots.get(timeout=1).fields["boot_id"] == 2
+        assert client.boot_id == 2 and client.resets == 1
+        assert client.ping(5) == 5  # first re-runs IDENTIFY, then the ping
+        assert [t for t, _ in device.executed] == [MsgType.IDENTIFY, MsgType.IDENTIFY,
+                                                   MsgType.PING]
+        assert client.identity is not None and client.identity["boot_id"] == 2
+
+
+def test_reset_detected_from_boot_id_when_boot_message_is_lost() -> None:
+    faults = FaultInjector(seed=0)
+    _, device, client = connect(faults=faults)
+    with client:
+        faults.in_ = FaultRates(drop=1.0)
+        device.reboot()  # the BOOT frame is dropped on its way
+        time.sleep(0.1)
+        faults.in_ = FaultRates()
+        assert client.resets == 0
+        status = client.status()
+        assert status["boot_id"] == 2 and client.boot_id == 2 and client.resets == 1
+
+
+def test_request_outstanding_across_a_reset_is_reported_not_repeated() -> None:
+    class DiesAfterMoving(LoopbackController):
+        """Runs PUMP_MOVE, then resets before its ACK leaves."""
+
+        def _on_request(self, frame: Any) -> None:
+            if frame.msg_type != MsgType.PUMP_MOVE:
+                super()._on_request(frame)
+                return
+            self.executed.append((frame.msg_type, frame.fields))
+            self.reboot()
+
+    _, device, client = connect(DiesAfterMoving("DIES"))
+    with client:
+        with pytest.raises(DeviceResetError, match="may or may not have run"):
+            client.pump_move(0, 10, 100)
+        assert client.stats.retransmissions == 0
+        assert client.ping(1) == 1
+    assert [t for t, _ in device.executed] == [MsgType.IDENTIFY, MsgType.PUMP_MOVE,
+                                               MsgType.IDENTIFY, MsgType.PING]
+
+
+def test_protocol_version_mismatch_is_reported() -> None:
+    with pytest.raises(ProtocolVersionMismatchError, match="version 2"):
+        connect(LoopbackController("V2", protocol_version=2))
+
+    class SaysV3(LoopbackController):
+        def _do_identify(self, f: dict[str, Any]) -> tuple[MsgType, dict[str, Any]]:
+            reply_type, fields = super()._do_identify(f)
+            return reply_type, {**fields, "protocol_version": 3}
+
+    with pytest.raises(ProtocolVersionMismatchError) as info:
+        connect(SaysV3("V3"))
+    assert (info.value.device_version, info.value.host_version) == (3, 1)
+
+
+def test_device_vanishing_mid_session() -> None:
+    bus, device, client = connect()
+    with client:
+        bus.detach(device)
+        with pytest.raises(DeviceVanishedError, match="vanished"):
+            for _ in range(20):
+                client.ping(1)
+                time.sleep(0.01)
+
+
+def test_disconnect_fault_then_rediscover_by_serial() -> None:
+    faults = FaultInjector(seed=0, reconnect_after_s=0.02)
+    bus, device, client = connect(faults=faults)
+    faults.out = FaultRates(disconnect=1.0)
+    with pytest.raises(DeviceVanishedError):
+        client.ping(1)
+    client.close()
+    faults.out = FaultRates()
+    deadline = time.monotonic() + 2
+    while bus.attachment(device) is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    with open_controller("CTRL-1", backend=bus.backend) as again:
+        assert again.boot_id == 2  # it came back rebooted
+        assert again.ping(2) == 2
+
+
+def test_heartbeat_thread_keeps_the_device_fed() -> None:
+    _, device, client = connect()
+    with client:
+        client.start_heartbeat(period_s=0.01)
+        time.sleep(0.1)
+        client.stop_heartbeat()
+    beats = [f for t, f in device.executed if t == MsgType.HEARTBEAT]
+    assert len(beats) >= 3
+    assert beats == sorted(beats, key=lambda f: f["host_time_ms"])
+
+
+def test_serial_transport_on_loop_url() -> None:
+    """loop:// echoes what is written: device frames injected there reach subscribers."""
+    port = serial.serial_for_url("loop://", timeout=0.01)
+    transport = SerialTransport(port)
+    assert transport.read(16, 0.01) == b""
+    transport.write(b"abc")
+    assert transport.read(16, 0.05) == b"abc"
+    client = ControlClient(transport, reply_timeout_s=0.02, max_retries=1)
+    with client:
+        logs = client.subscribe_queue({MsgType.LOG})
+        client.start()
+        port.write(encode_frame(MsgType.LOG, {"level": 20, "text": "hello"}, seq=1))
+        assert logs.get(timeout=1).fields == {"level": 20, "text": "hello"}
+        with pytest.raises(CommandTimeoutError):  # its own echo is not a reply
+            client.ping(3)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_serial_transport_against_a_device_on_a_pty() -> None:
+    """A real termios serial port; the loopback controller serves the other end."""
+    master, slave = os.openpty()
+    device = LoopbackController("PTY")
+    stop = threading.Event()
+
+    def serve() -> None:
+        os.set_blocking(master, False)
+        while not stop.is_set():
+            try:
+                data = os.read(master, 4096)
+            except BlockingIOError:
+                data = b""
+            if data:
+                device.handle_out(1, data)
+            out = device.next_in(0x81, 4096, 0.002)
+            if out:
+                os.write(master, out)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    port = serial.Serial(os.ttyname(slave), timeout=0.01)
+    try:
+        import tty
+
+        tty.setraw(port.fileno())
+        with ControlClient(SerialTransport(port), reply_timeout_s=0.1) as client:
+            assert client.connect()["board_id"] == "loopback"
+            assert client.ping(77) == 77
+            client.pump_move(0, 42, 100)
+    finally:
+        stop.set()
+        server.join(timeout=1)
+        os.close(master)
+        os.close(slave)
+    assert device.pumps[0]["position_nl"] == 42
+
+
+def test_fault_soak_small() -> None:
+    """A few hundred commands with every fault kind except disconnect, 2% each way."""
+    from opensbs.usb.linkbench import control_soak
+
+    rates = FaultRates(drop=0.02, corrupt=0.02, duplicate=0.02, delay=0.02, truncate=0.02)
+    result = control_soak(400, rates, seed=11)
+    assert result.ok, result
+    assert result.executed_twice == 0 and result.succeeded_not_executed == 0
+    assert result.succeeded + result.reported_failed + result.expected_naks == 400
+    assert result.expected_naks == 8
+    assert sum(result.faults.values()) > 20
+    assert {k.split(":")[1] for k in result.faults} >= {k.value for k in FaultKind
+                                                         if k is not FaultKind.DISCONNECT}
+
+
+def test_queue_subscription_type_filter() -> None:
+    _, device, client = connect(LoopbackController("Q", telemetry_period_s=0.005))
+    with client:
+        only_logs = client.subscribe_queue({MsgType.LOG})
+        everything = client.subscribe_queue()
+        time.sleep(0.05)
+        assert only_logs.empty()
+        assert everything.get(timeout=1).msg_type == MsgType.TELEMETRY
+        with pytest.raises(queue.Empty):
+            only_logs.get_nowait()
