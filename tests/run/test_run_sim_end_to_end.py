@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from opensbs.run import RunRequest, start_run
+from opensbs.run import RunProgress, RunRequest, start_run
 from opensbs.runfolder import Journal, RunFolder, read_run_log
 
 TINY = Path(__file__).with_name("tiny_recipe.toml")
@@ -31,12 +31,27 @@ def _calls_bytes(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in files}
 
 
+LIVE: list[RunProgress] = []
+
+
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory) -> Path:
-    """One uninterrupted tiny run with seed 5."""
+    """One uninterrupted tiny run with seed 5 (its live progress kept in LIVE)."""
     out = tmp_path_factory.mktemp("ref") / "run"
-    start_run(RunRequest(sim=True, recipe=TINY, out=out, seed=5))
+    start_run(RunRequest(sim=True, recipe=TINY, out=out, seed=5), LIVE.append)
     return out
+
+
+def test_live_figures_match_the_final_ones(reference_run: Path):
+    summary = json.loads((reference_run / "summary.json").read_text())
+    [progress] = LIVE
+    assert progress.cycle == progress.basecalled_cycle == CYCLES
+    assert progress.clusters == summary["clusters"]
+    assert progress.pf_fraction == pytest.approx(summary["pf_fraction"])
+    assert progress.frames_received == CYCLES * len(TILES) * 4
+    assert progress.frames_dropped == 0
+    assert progress.error_rate is not None and progress.error_rate < 0.05
+    assert 0.4 < progress.q30_fraction <= 1.0
 
 
 def test_run_folder_is_complete_and_consistent(reference_run: Path):

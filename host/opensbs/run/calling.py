@@ -21,6 +21,7 @@ import numpy as np
 from ..basecall.pipeline import CycleCalls, TileBasecaller
 from ..runfolder import Journal, RunFolder, atomic_write_bytes
 from .progress import RunProgress
+from .running_figures import RunningFigures
 
 
 def metrics_path(folder: RunFolder, tile: int, cycle: int) -> Path:
@@ -48,7 +49,8 @@ class BasecallWorker:
 
     def __init__(self, folder: RunFolder, callers: dict[int, TileBasecaller], journal: Journal,
                  progress: RunProgress, on_event: Callable[..., None],
-                 max_queued_cycles: int = 3, resume_from: int = 0) -> None:
+                 max_queued_cycles: int = 3, resume_from: int = 0,
+                 figures: RunningFigures | None = None) -> None:
         self.folder = folder
         self.callers = callers
         self.journal = journal
@@ -56,6 +58,7 @@ class BasecallWorker:
         self.on_event = on_event
         self.tiles = list(callers)
         self.resume_from = resume_from
+        self.figures = figures or RunningFigures()
         self._queue: queue.Queue[tuple[int, int, np.ndarray] | None] = queue.Queue(
             max(1, max_queued_cycles * len(self.tiles)))
         self._thread = threading.Thread(target=self._run, name="basecall-worker", daemon=True)
@@ -98,6 +101,13 @@ class BasecallWorker:
     def _write(self, tile: int, calls: CycleCalls) -> None:
         self.folder.write_bcl(calls.cycle, tile, calls.bases, calls.qualities)
         save_cycle_metrics(self.folder, tile, calls)
+        positions = self.callers[tile].positions
+        if positions is not None:
+            self.figures.add(tile, positions, calls)
+            clusters, pf, q30, error = self.figures.snapshot()
+            with self.progress.lock:
+                p = self.progress
+                p.clusters, p.pf_fraction, p.q30_fraction, p.error_rate = clusters, pf, q30, error
 
     def _cycle_done(self, cycle: int) -> None:
         if cycle > self.resume_from:

@@ -22,9 +22,11 @@ from ..basecall.pipeline import TileBasecaller
 from ..recipe import FluidicsStep, ImageStep, Recipe, ThermalStep, WaitStep
 from ..runfolder import Journal, RunFolder, RunFolderError, RunLog, atomic_write_bytes
 from .calling import BasecallWorker
-from .finalize import TileResult, TileTruth, finalize_run
+from .finalize import TileResult, finalize_run
 from .instrument import BoardDriver
 from .progress import RunProgress
+from .running_figures import RunningFigures
+from .truth import TileTruth
 
 
 class Imager(Protocol):
@@ -69,6 +71,7 @@ class RunSetup:
     journal: Journal
     progress: RunProgress
     truths: Callable[[], dict[int, TileTruth] | None] | None = None  # read at the end
+    live_truth: Callable[[int], TileTruth] | None = None  # one tile's truth, for the live view
     resume_from: int = 0  # cycles completed before a resume
     replay_chemistry: bool = False  # resume: re-run those cycles (virtual flow cell)
     store_images: bool = False  # keep images in State/ so a resume can re-feed the caller
@@ -156,7 +159,8 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
                 progress.faults.append(str(fields.get("message", "")))
 
     worker = BasecallWorker(setup.folder, setup.callers, setup.journal, progress, on_event,
-                            resume_from=setup.resume_from)
+                            resume_from=setup.resume_from,
+                            figures=RunningFigures(setup.live_truth))
     worker.start()
     cycle = 0
     try:

@@ -25,11 +25,11 @@ from ..recipe import Recipe, default_recipe_text, load_recipe, parse_recipe
 from ..runfolder import RunLog
 from ..usb.errors import DeviceNotFoundError, NoUsbBackendError, TransportError
 from .controller import RunSetup, execute_run
-from .finalize import TileTruth
 from .imaging import TriggeredImager
 from .instrument import BoardDriver, LockstepPacer, Pacer, WallPacer
 from .progress import RunProgress
 from .session import Session, new_session, resume_session
+from .truth import TileTruth
 
 
 class NoHardwareError(RuntimeError):
@@ -124,14 +124,17 @@ def _connected(session: Session, recipe: Recipe, log: RunLog, progress: RunProgr
         board.close()
 
 
-def _truths(instrument: Any, recipe: Recipe) -> dict[int, TileTruth] | None:
-    if instrument is None:
-        return None
-    out = {}
-    for tile in recipe.flowcell.tile_numbers():
+def _tile_truth(instrument: Any, tile: int) -> TileTruth:
+    with instrument.board.lock:  # the camera renders under this lock
         truth = instrument.flowcell.truth(tile)
-        out[tile] = TileTruth(truth.positions_px, truth.sequences)
-    return out
+    return TileTruth(truth.positions_px, truth.sequences)
+
+
+def _truths(instrument: Any, session: Session) -> dict[int, TileTruth]:
+    """The virtual flow cell's truth, also saved in the run folder's Truth/."""
+    instrument.save_truth(session.folder.root / "Truth")
+    return {tile: _tile_truth(instrument, tile)
+            for tile in session.folder.recipe.flowcell.tile_numbers()}
 
 
 def start_run(request: RunRequest, progress_hook: Callable[[RunProgress], Any] | None = None
@@ -165,7 +168,8 @@ def start_run(request: RunRequest, progress_hook: Callable[[RunProgress], Any] |
                     keep_images=bool(session.start.get("keep_images")),
                     extra_summary={"sim": session.sim, "seed": session.seed})
                 if instrument is not None:
-                    setup.truths = lambda: _truths(instrument, recipe)
+                    setup.truths = lambda: _truths(instrument, session)
+                    setup.live_truth = lambda tile: _tile_truth(instrument, tile)
                 summary = execute_run(setup)
         except TransportError as exc:
             log.write("fault", message=f"link failure: {exc}")

@@ -1,0 +1,35 @@
+"""The simulation truth as the run uses it: true cluster positions and reads, and the matching
+of called clusters to true ones (the stand-in for aligning reads to a control genome)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+TRUTH_MATCH_RADIUS_PX = 1.0
+
+
+@dataclass(frozen=True)
+class TileTruth:
+    """Ground truth of a simulated tile: true cluster positions and sequences."""
+
+    positions_px: np.ndarray  # (m, 2) x, y
+    sequences: np.ndarray  # (m, cycles) uint8 0..3
+
+
+def match_truth(called_xy: np.ndarray, truth: TileTruth) -> np.ndarray:
+    """Index of the true cluster within 1 px of each called cluster, or -1 (not aligned).
+
+    The called positions live in the frame of cycle 1; the global offset to the truth's frame
+    (stage drift, channel registration) is the median displacement of close pairs."""
+    if len(truth.positions_px) == 0 or len(called_xy) == 0:
+        return np.full(len(called_xy), -1)
+    tree = cKDTree(truth.positions_px)
+    dist, index = tree.query(called_xy, k=1)
+    close = dist <= 3 * TRUTH_MATCH_RADIUS_PX
+    offset = (np.median(truth.positions_px[index[close]] - called_xy[close], axis=0)
+              if close.any() else np.zeros(2))
+    dist, index = tree.query(called_xy + offset, k=1)
+    return np.where(dist <= TRUTH_MATCH_RADIUS_PX, index, -1)
