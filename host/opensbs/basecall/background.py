@@ -10,7 +10,7 @@ from scipy import ndimage
 from .errors import ShapeError
 
 BLOCK_PX = 64
-SUBSAMPLE = 2
+SUBSAMPLE = 4
 
 
 def background_grid(image: np.ndarray, block_px: int = BLOCK_PX, percentile: float = 10.0
@@ -31,9 +31,26 @@ def background_grid(image: np.ndarray, block_px: int = BLOCK_PX, percentile: flo
 
 
 def background_at(grid: np.ndarray, xy_px: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
-    """Background at positions ``xy_px`` (n, 2) from a grid made for an image of this shape."""
+    """Background at positions ``xy_px`` (n, 2) from a grid made for an image of this shape.
+
+    Each grid cell is the value at its block's centre; values in between are bilinear.
+    """
     rows, cols = grid.shape
-    scale_y = image_shape[0] / rows
-    scale_x = image_shape[1] / cols
-    coords = np.stack([(xy_px[:, 1] + 0.5) / scale_y - 0.5, (xy_px[:, 0] + 0.5) / scale_x - 0.5])
-    return ndimage.map_coordinates(grid, coords, order=1, mode="nearest", prefilter=False)
+    gy = np.clip((xy_px[:, 1] + 0.5) * (rows / image_shape[0]) - 0.5, 0.0, rows - 1.0)
+    gx = np.clip((xy_px[:, 0] + 0.5) * (cols / image_shape[1]) - 0.5, 0.0, cols - 1.0)
+    if rows == 1 or cols == 1:
+        padded = np.pad(grid, ((0, rows == 1), (0, cols == 1)), mode="edge")
+        return _bilinear_small(padded, gx, gy)
+    return _bilinear_small(grid, gx, gy)
+
+
+def _bilinear_small(grid: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
+    rows, cols = grid.shape
+    c0 = np.minimum(gx.astype(np.int32), cols - 2)
+    r0 = np.minimum(gy.astype(np.int32), rows - 2)
+    fx = (gx - c0).astype(np.float32)
+    fy = (gy - r0).astype(np.float32)
+    g = grid.astype(np.float32)
+    top = g[r0, c0] + (g[r0, c0 + 1] - g[r0, c0]) * fx
+    bottom = g[r0 + 1, c0] + (g[r0 + 1, c0 + 1] - g[r0 + 1, c0]) * fx
+    return top + (bottom - top) * fy

@@ -38,16 +38,15 @@ def call_bases(signal: np.ndarray, scale: np.ndarray, chemistry: Chemistry) -> C
 
 
 def _call_four_colour(signal: np.ndarray, scale: np.ndarray) -> Calls:
-    clipped = np.maximum(signal, 0.0)
-    rows = np.arange(signal.shape[0])
+    clipped = np.maximum(signal, np.float32(0.0))
     bases = np.argmax(clipped, axis=1)
-    brightest = clipped[rows, bases]
-    second = np.max(np.where(np.arange(4)[None, :] == bases[:, None], -1.0, clipped), axis=1)
+    ordered = np.sort(clipped, axis=1)
+    brightest, second = ordered[:, -1], ordered[:, -2]
     total = brightest + second
     chastity = np.divide(brightest, total, out=np.zeros_like(total), where=total > 0)
     called = np.where(brightest > 0, bases, NO_CALL).astype(np.uint8)
     ratio = np.divide(brightest, scale, out=np.zeros_like(brightest), where=scale > 0)
-    return Calls(called, chastity.astype(np.float32), ratio.astype(np.float32))
+    return Calls(called, chastity, ratio.astype(np.float32))
 
 
 def _call_by_signature(signal: np.ndarray, scale: np.ndarray, signature: np.ndarray) -> Calls:

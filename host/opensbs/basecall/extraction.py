@@ -7,15 +7,14 @@ neighbours is then removed (``unmixing``).
 """
 
 import numpy as np
-from scipy import ndimage
 
 from .background import background_at, background_grid
 from .errors import BasecallError, ShapeError
-from .unmixing import Unmixer, isolated, kernel_sigma_px
+from .unmixing import isolated, kernel_sigma_px
 
 
-def extract_intensities(images: np.ndarray, positions_px: np.ndarray, shifts_px: np.ndarray,
-                        unmixer: Unmixer | None = None) -> np.ndarray:
+def extract_intensities(images: np.ndarray, positions_px: np.ndarray, shifts_px: np.ndarray
+                        ) -> np.ndarray:
     """(n, channels) float32 background-corrected intensities of ``images`` (channels, H, W)."""
     imgs = np.asarray(images)
     xy = np.asarray(positions_px, dtype=np.float64)
@@ -26,15 +25,37 @@ def extract_intensities(images: np.ndarray, positions_px: np.ndarray, shifts_px:
         raise ShapeError(f"positions must be (n, 2), got {xy.shape}")
     if shifts.shape != (imgs.shape[0], 2):
         raise ShapeError(f"shifts must be ({imgs.shape[0]}, 2), got {shifts.shape}")
+    if min(imgs.shape[1:]) < 2:
+        raise ShapeError(f"images must be at least 2 x 2 pixels, got {imgs.shape}")
     out = np.empty((xy.shape[0], imgs.shape[0]), dtype=np.float32)
     for channel in range(imgs.shape[0]):
         where = xy + shifts[channel]
-        coords = np.stack([where[:, 1], where[:, 0]])
-        signal = ndimage.map_coordinates(imgs[channel], coords, order=1, mode="nearest",
-                                         prefilter=False, output=np.float32)
+        out[:, channel] = bilinear(imgs[channel], where)
         grid = background_grid(imgs[channel])
-        out[:, channel] = signal - background_at(grid, where, imgs.shape[1:])
-    return out if unmixer is None else unmixer.unmix(out)
+        out[:, channel] -= background_at(grid, where, imgs.shape[1:])
+    return out
+
+
+def bilinear(image: np.ndarray, xy_px: np.ndarray) -> np.ndarray:
+    """Bilinear samples (float32) of a 2-D image at (x, y) positions (edge values outside).
+
+    Four gathers on the flat image; fastest when positions are sorted by row.
+    """
+    height, width = image.shape
+    x = np.clip(xy_px[:, 0], 0.0, width - 1.0)
+    y = np.clip(xy_px[:, 1], 0.0, height - 1.0)
+    col = np.minimum(x.astype(np.int32), width - 2)
+    row = np.minimum(y.astype(np.int32), height - 2)
+    fx = (x - col).astype(np.float32)
+    fy = (y - row).astype(np.float32)
+    flat = image.reshape(-1)
+    index = row * width + col
+    top = flat[index].astype(np.float32)
+    top += (flat[index + 1] - top) * fx
+    bottom = flat[index + width].astype(np.float32)
+    bottom += (flat[index + width + 1] - bottom) * fx
+    top += (bottom - top) * fy
+    return top
 
 
 def estimate_kernel_sigma(images: np.ndarray, positions_px: np.ndarray, shifts_px: np.ndarray

@@ -57,7 +57,7 @@ def offset_weights(
     amplitude: np.ndarray,
     bases: np.ndarray,
     chemistry: Chemistry,
-    max_clusters: int = 60_000,
+    max_clusters: int = 20_000,
 ) -> np.ndarray:
     """Fraction of signal from neighbouring positions at one cycle, by least squares.
 

@@ -7,8 +7,9 @@ their contributions are predicted from preliminary calls of the cycles in the lo
 refined by a Gauss-Seidel sweep, and cycle t is then called from what is left. L grows with the
 estimated prephasing (up to ``max_lookahead``), so the delay is a few cycles at most.
 
-Memory is bounded: a ring of the last ``HISTORY`` calls (uint8), the look-ahead cycles'
-intensities and the last three finalised cycles kept for the phasing estimate.
+Memory is bounded: the last ``HISTORY`` calls (uint8, and their signal vectors), the
+look-ahead cycles' intensities and the last three finalised cycles kept for the phasing
+estimate.
 """
 
 from collections import deque
@@ -22,8 +23,8 @@ from .chemistry import NO_CALL, Chemistry
 from .errors import ShapeError
 from .phasing import PhasingEstimate, fit_phasing, offset_weights, phasing_matrix
 
-HISTORY = 24
-MIN_WEIGHT = 1e-5
+HISTORY = 12
+MIN_WEIGHT = 1e-4
 LOOKAHEAD_WEIGHT = 2e-3
 AMPLITUDE_SMOOTHING = 0.1
 ESTIMATE_EVERY_CYCLE_UNTIL = 30
@@ -37,7 +38,6 @@ class CorrectedCycle:
 
     cycle: int
     calls: Calls
-    signal: np.ndarray  # (n, channels) phasing-corrected signal
     previous_chastity: np.ndarray  # (n,) chastity of cycle - 1 (1.0 at cycle 1)
     next_chastity: np.ndarray  # (n,) preliminary chastity of cycle + 1 (1.0 if none)
 
@@ -58,8 +58,10 @@ class PhasingCorrector:
             np.float32)  # (5, channels): row 4 = no call
         self._matrix = phasing_matrix(self.rates.phasing, self.rates.prephasing, 64)
         self._ring = np.full((HISTORY, self.n_clusters), NO_CALL, dtype=np.uint8)
+        self._ring_signal: dict[int, np.ndarray] = {}  # position -> sig of its call (n, ch)
         self._pending: deque[np.ndarray] = deque()
         self._prelim: dict[int, Calls] = {}
+        self._prelim_signal: dict[int, np.ndarray] = {}
         self._recent: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=3)
         self._previous_chastity = np.ones(self.n_clusters, dtype=np.float32)
         self.finalised = 0
@@ -102,44 +104,46 @@ class PhasingCorrector:
                                      > LOOKAHEAD_WEIGHT))
         return max(1, ahead)
 
-    def _known(self, cycle: int, first_open: int) -> np.ndarray:
-        """Predicted unit-amplitude signal (n, channels) at ``cycle`` of positions < first_open."""
+    def _mixture(self, cycle: int, first_open: int) -> np.ndarray:
+        """Predicted unit-amplitude signal (n, channels) at ``cycle`` of every position but its
+        own: called positions (< first_open) and preliminary calls of the look-ahead window."""
         row = self._row(cycle)
         total = np.zeros((self.n_clusters, self.chemistry.n_channels), dtype=np.float32)
-        for position in range(max(1, first_open - HISTORY), first_open):
+        for position in range(max(1, first_open - HISTORY), first_open + len(self._pending)):
             weight = row[position]
-            if weight > MIN_WEIGHT:
-                total += np.float32(weight) * self._sig[self._ring[position % HISTORY]]
+            if position == cycle or weight <= MIN_WEIGHT:
+                continue
+            signal = (self._ring_signal.get(position) if position < first_open
+                      else self._prelim_signal.get(position))
+            if signal is not None:
+                total += np.float32(weight) * signal
         return total
 
-    def _residual(self, cycle: int, known: np.ndarray, z: np.ndarray, first_open: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-        """Signal at ``cycle`` left for its own position, and the expected scale of that signal."""
+    def _call(self, cycle: int, first_open: int) -> Calls:
+        """Call ``cycle`` from its intensities minus the predicted mixture of other positions."""
         row = self._row(cycle)
-        mix = known.copy()
-        for position in range(first_open, first_open + len(self._pending)):
-            if position != cycle and row[position] > MIN_WEIGHT and position in self._prelim:
-                mix += np.float32(row[position]) * self._sig[self._prelim[position].bases]
-        residual = z - self.amplitude[:, None] * mix
-        return residual, self.amplitude * np.float32(row[cycle])
+        mix = self._mixture(cycle, first_open)
+        mix *= self.amplitude[:, None]
+        residual = self._pending[cycle - first_open] - mix
+        return call_bases(residual, self.amplitude * np.float32(row[cycle]), self.chemistry)
 
     def _finalise(self) -> CorrectedCycle:
         t = self.finalised + 1
-        cycles = list(range(t, t + len(self._pending)))
-        known = {u: self._known(u, t) for u in cycles}
-        order = [cycles[-1], *cycles] if len(cycles) > 1 else cycles
-        for u in order:
-            residual, scale = self._residual(u, known[u], self._pending[u - t], t)
-            self._prelim[u] = call_bases(residual, scale, self.chemistry)
-        residual, scale = self._residual(t, known[t], self._pending[0], t)
-        calls = call_bases(residual, scale, self.chemistry)
+        newest = t + len(self._pending) - 1
+        # Gauss-Seidel sweep: the newest cycle first, then the rest of the look-ahead window.
+        for u in ([newest] if newest > t else []) + list(range(t + 1, newest)):
+            self._prelim[u] = self._call(u, t)
+            self._prelim_signal[u] = self._sig[self._prelim[u].bases]
+        calls = self._call(t, t)
         nxt = self._prelim[t + 1].chastity if t + 1 in self._prelim else np.ones_like(
             calls.chastity)
-        result = CorrectedCycle(t, calls, residual / np.maximum(scale, 1e-6)[:, None],
-                                self._previous_chastity, nxt)
+        result = CorrectedCycle(t, calls, self._previous_chastity, nxt)
         z = self._pending.popleft()
-        del self._prelim[t]
+        self._prelim.pop(t, None)
+        self._prelim_signal.pop(t, None)
         self._ring[t % HISTORY] = calls.bases
+        self._ring_signal[t] = self._sig[calls.bases]
+        self._ring_signal.pop(t - HISTORY, None)
         self._previous_chastity = calls.chastity
         self._recent.append((t, z, self.amplitude.copy()))
         self._update_amplitude(calls)

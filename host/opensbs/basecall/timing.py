@@ -1,4 +1,8 @@
-"""Wall-clock seconds spent in each stage of the caller (for the speed benchmark's table)."""
+"""CPU seconds spent in each stage of the caller (for the speed benchmark's table).
+
+CPU time of this process (``time.process_time``), so a machine shared with other work does
+not inflate the figures; run single-threaded (BLAS threads = 1) to read it as per-core time.
+"""
 
 import time
 from collections.abc import Iterator
@@ -6,15 +10,15 @@ from contextlib import contextmanager
 
 
 class StageTimes:
-    """Accumulates ``perf_counter`` seconds per stage name."""
+    """Accumulates CPU seconds per stage name."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
 
     @contextmanager
     def measure(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
+        start = time.process_time()
         try:
             yield
         finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.process_time() - start
