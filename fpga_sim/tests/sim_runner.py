@@ -43,8 +43,10 @@ def run_cocotb(
     test_module: str,
     parameters: dict[str, int],
     extra_env: dict[str, str] | None = None,
+    test_filter: str | None = None,
 ) -> None:
-    """Build ``toplevel`` with ``parameters`` and run the cocotb tests in ``test_module``."""
+    """Build ``toplevel`` with ``parameters`` and run the cocotb tests in ``test_module``
+    (those whose name matches the regular expression ``test_filter``, if given)."""
     if simulator not in SIMULATORS:
         raise ValueError(f"simulator {simulator!r} not in {SIMULATORS}")
     if simulator == "verilator":
@@ -74,6 +76,7 @@ def run_cocotb(
         build_dir=build_dir,
         test_dir=build_dir,
         extra_env=extra_env or {},
+        test_filter=test_filter,
     )
 
 
