@@ -16,8 +16,11 @@ the packets in it and decodes every frame that lies wholly inside the read in pl
 frame spanning two reads is copied once into its own buffer. Every frame's CRC is checked;
 ``SequenceTracker`` checks sequence continuity. Every gap (with the number of frames lost),
 out-of-order or repeated frame (rejected), OVERFLOW and TRUNCATED flag, damaged packet and
-skipped byte run is counted in ``stats`` and sent to subscribers as a LinkEvent. A vanished
-device stops the reader; ``get_frame`` then raises DeviceVanishedError.
+skipped byte run is counted in ``stats`` and sent to subscribers as a LinkEvent. The reader
+never blocks on the consumer (the link must keep draining so that register replies get
+through): a good frame that finds ``queue_frames`` frames still waiting is discarded and
+reported (QUEUE_FULL, ``stats.queue_full_drops``). A vanished device stops the reader;
+``get_frame`` then raises DeviceVanishedError.
 """
 
 import queue
@@ -190,6 +193,7 @@ class LinkEventKind(Enum):
     DAMAGED = "damaged"  # a packet failed its checks (CRC, header): detail says which
     SKIPPED = "skipped"  # bytes outside any packet were discarded
     VANISHED = "vanished"  # the device disappeared; the reader stopped
+    QUEUE_FULL = "queue_full"  # the host consumer fell behind: a good frame was discarded
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,7 @@ class ReceiverStats:
     skipped_bytes: int = 0
     register_replies: int = 0
     reads: int = 0
+    queue_full_drops: int = 0
 
 
 class SequenceTracker:
@@ -432,13 +437,14 @@ class ImageReceiver:
             self._emit(LinkEvent(LinkEventKind.TRUNCATED, header.sequence))
         self.stats.frames += 1
         self.stats.frame_bytes += header.frame_bytes
-        while not self._stop.is_set():
-            try:
-                self.frames.put(frame, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        try:
+            self.frames.put_nowait(frame)
+        except queue.Full:
+            self.stats.queue_full_drops += 1
+            self._emit(LinkEvent(LinkEventKind.QUEUE_FULL, header.sequence,
+                                 detail=f"{self.frames.maxsize} frames waiting: frame dropped"))
+            return False
+        return True
 
     def _emit(self, event: LinkEvent) -> None:
         for callback in list(self._subscribers):
