@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -192,3 +193,38 @@ def test_keep_images_stores_what_basecall_rereads(tmp_path: Path):
         passed = folder.read_filter(tile)
         assert again[str(tile)]["clusters"] == len(passed)
         assert again[str(tile)]["pf_fraction"] == pytest.approx(passed.mean())
+
+
+def test_usb_disconnect_stops_safely_and_resumes_identically(reference_run: Path, tmp_path: Path,
+                                                              monkeypatch):
+    from opensbs.run import RunStopped
+    from opensbs.sim.instrument import VirtualInstrument
+
+    made: list[VirtualInstrument] = []
+    original = VirtualInstrument.from_recipe.__func__  # type: ignore[attr-defined]
+
+    def capture(cls, *args, **kwargs):
+        made.append(original(cls, *args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(VirtualInstrument, "from_recipe", classmethod(capture))
+    out = tmp_path / "run"
+    journal = Journal(out / "journal.jsonl")
+
+    def unplug_camera_after_cycle_3(progress: RunProgress) -> None:
+        def watch() -> None:
+            while not (journal.path.exists() and journal.read().completed_cycles >= 3):
+                time.sleep(0.01)
+            made[0].bus.detach(made[0].camera)
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    with pytest.raises(RunStopped) as stopped:
+        start_run(RunRequest(sim=True, recipe=TINY, out=out, seed=5),
+                  unplug_camera_after_cycle_3)
+    assert 3 <= stopped.value.completed_cycles < CYCLES
+    log = read_run_log(out / "run_log.jsonl")
+    assert any(r["kind"] == "stop" and "vanished" in r["message"] for r in log)
+    monkeypatch.undo()
+    start_run(RunRequest(resume=out))
+    assert _calls_bytes(out) == _calls_bytes(reference_run)
