@@ -23,6 +23,8 @@ module tb_capture_top #(
     input  wire [15:0] img_height,     // lines per frame played
     input  wire [15:0] hblank,         // pixel clocks between lines
     input  wire [15:0] vblank,         // pixel clocks between frame-valid edges and lines
+    input  wire [15:0] short_row,      // this line (0-based) of every frame is short_len long
+    input  wire [15:0] short_len,
     input  wire [15:0] play_frames,    // frames to play per play_toggle flip
     input  wire        play_toggle,
     output reg  [31:0] frames_played,
@@ -47,7 +49,8 @@ module tb_capture_top #(
     reg fv, lv;
     reg [BPP-1:0] pix_data;
     reg [15:0] frames_left, col, row, wait_cycles;
-    reg [31:0] pix_index;
+    reg [31:0] pix_index, row_base;
+    reg [15:0] line_len;
     reg [2:0] s_state;
     reg play_seen;
     localparam S_IDLE = 0, S_VB0 = 1, S_LINE = 2, S_HB = 3, S_VB1 = 4, S_GAP = 5;
@@ -80,7 +83,7 @@ module tb_capture_top #(
                     else begin
                         fv <= 1'b1;
                         row <= 0;
-                        pix_index <= 0;
+                        row_base <= 0;
                         wait_cycles <= vblank;
                         s_state <= S_VB0;
                     end
@@ -93,16 +96,18 @@ module tb_capture_top #(
                         s_state <= S_VB1;
                     end else begin
                         lv <= 1'b1;
-                        pix_data <= img[pix_index][BPP-1:0];
-                        pix_index <= pix_index + 1;
+                        line_len <= (row == short_row) ? short_len : img_width;
+                        pix_data <= img[row_base][BPP-1:0];
+                        pix_index <= row_base + 1;
                         col <= 1;
                         s_state <= S_LINE;
                     end
                 end
                 S_LINE: begin
-                    if (col == img_width) begin
+                    if (col == line_len) begin
                         lv <= 1'b0;
                         row <= row + 1;
+                        row_base <= row_base + img_width;
                         wait_cycles <= hblank;
                         s_state <= S_HB;
                     end else begin
