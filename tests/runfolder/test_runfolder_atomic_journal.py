@@ -28,6 +28,14 @@ def test_failed_atomic_write_keeps_old_content_and_leaves_no_temp(tmp_path: Path
     assert sorted(p.name for p in target.parent.iterdir()) == ["s_1_1101.bcl"]
 
 
+def test_atomic_write_creates_files_with_the_usual_permissions(tmp_path: Path):
+    path = tmp_path / "summary.json"
+    atomic_write_bytes(path, b"{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_remove_partials_deletes_leftover_temporaries(tmp_path: Path):
     leftover = tmp_path / "x" / ".s_1_1101.bcl.abc.partial"
     leftover.parent.mkdir()

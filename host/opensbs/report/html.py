@@ -119,9 +119,10 @@ def _run_charts(summary: dict[str, Any], log: list[dict[str, Any]]) -> list[str]
     if telemetry:
         t = [r["t_s"] / 60 for r in telemetry]
         measured = [r["temperature_mc"] / 1000 for r in telemetry]
-        setpoint = [r["setpoint_mc"] / 1000 for r in telemetry]
+        heating = [r for r in telemetry if r.get("setpoint_mc")]  # heater on
+        setpoint = ([r["t_s"] / 60 for r in heating], [r["setpoint_mc"] / 1000 for r in heating])
         charts.append(line_chart("Flow-cell temperature", "run time (min, instrument clock)",
-                                 "°C", {"measured": (t, measured), "set-point": (t, setpoint)},
+                                 "°C", {"measured": (t, measured), "set-point": setpoint},
                                  dashed=("set-point",)))
     done = [r for r in log if r.get("kind") == "cycle_imaged"]
     called = [r for r in log if r.get("kind") == "cycle_basecalled"]

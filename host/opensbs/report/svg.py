@@ -8,21 +8,33 @@ from html import escape
 import numpy as np
 
 WIDTH, HEIGHT = 560, 260
-MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 60, 110, 28, 40
+MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 64, 110, 28, 40
+FONT = 'font-family="sans-serif" font-size="11"'
 Scale = Callable[[float], float]
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """Round tick values (steps of 1, 2 or 5 x 10^k) covering [lo, hi]."""
     if hi <= lo:
         hi = lo + 1.0
-    return [float(v) for v in np.linspace(lo, hi, n)]
+    raw = (hi - lo) / max(n - 1, 1)
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = np.ceil(lo / step) * step
+    return [float(v) for v in np.arange(first, hi + step * 1e-9, step)]
 
 
 def _fmt(v: float) -> str:
-    if v != 0 and (abs(v) < 0.01 or abs(v) >= 1e5):
-        return f"{v:.2g}"
-    return f"{v:.3g}"
+    """Short tick label: 1.5k, 2M, 0.002, 37."""
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:.3g}M"
+    if a >= 1e4:
+        return f"{v / 1e3:.3g}k"
+    if a != 0 and a < 0.01:
+        return f"{v:.1g}"
+    return f"{v:.4g}"
 
 
 def _frame(title: str, xlabel: str, ylabel: str, x_range: tuple[float, float],
@@ -42,12 +54,14 @@ def _frame(title: str, xlabel: str, ylabel: str, x_range: tuple[float, float],
         return MARGIN_T + ph - (y - y0) / (y1 - y0) * ph
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-             f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
-             f'<text x="{WIDTH / 2}" y="16" text-anchor="middle" class="t">{escape(title)}</text>',
-             f'<rect x="{MARGIN_L}" y="{MARGIN_T}" width="{pw}" height="{ph}" class="bg"/>']
+             f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" {FONT}>',
+             f'<text x="{WIDTH / 2}" y="16" text-anchor="middle" font-size="13" '
+             f'font-weight="600">{escape(title)}</text>',
+             f'<rect x="{MARGIN_L}" y="{MARGIN_T}" width="{pw}" height="{ph}" fill="#fafafa" '
+             'stroke="#bbb"/>']
     for t in _ticks(y0, y1):
         parts.append(f'<line x1="{MARGIN_L}" x2="{MARGIN_L + pw}" y1="{sy(t):.1f}" '
-                     f'y2="{sy(t):.1f}" class="grid"/>'
+                     f'y2="{sy(t):.1f}" stroke="#e4e4e4"/>'
                      f'<text x="{MARGIN_L - 4}" y="{sy(t) + 4:.1f}" text-anchor="end">'
                      f'{_fmt(t)}</text>')
     for t in _ticks(x0, x1):
@@ -55,7 +69,7 @@ def _frame(title: str, xlabel: str, ylabel: str, x_range: tuple[float, float],
                      f'{_fmt(t)}</text>')
     parts.append(f'<text x="{MARGIN_L + pw / 2}" y="{HEIGHT - 6}" text-anchor="middle">'
                  f'{escape(xlabel)}</text>'
-                 f'<text transform="translate(14,{MARGIN_T + ph / 2}) rotate(-90)" '
+                 f'<text transform="translate(12,{MARGIN_T + ph / 2}) rotate(-90)" '
                  f'text-anchor="middle">{escape(ylabel)}</text>')
     return parts, sx, sy
 
@@ -97,15 +111,16 @@ def line_chart(title: str, xlabel: str, ylabel: str,
 
 def bar_chart(title: str, xlabel: str, ylabel: str, labels: Sequence[str],
               values: Sequence[float], highlight_from: int | None = None) -> str:
-    """Vertical bars; bars from index `highlight_from` on are drawn in the second colour."""
+    """Vertical bars centred on x = 1, 2, ...; bars from index `highlight_from` on are drawn in
+    the second colour."""
     if not values:
         return f'<p class="empty">{escape(title)}: no data</p>'
-    parts, sx, sy = _frame(title, xlabel, ylabel, (0, len(values)), (0, max(values)))
+    parts, sx, sy = _frame(title, xlabel, ylabel, (0.5, len(values) + 0.5), (0, max(values)))
     width = (WIDTH - MARGIN_L - MARGIN_R) / len(values)
     for i, v in enumerate(values):
         colour = PALETTE[1] if highlight_from is not None and i >= highlight_from else PALETTE[0]
         top = sy(v)
-        parts.append(f'<rect x="{sx(i) + 0.5:.1f}" y="{top:.1f}" '
+        parts.append(f'<rect x="{sx(i + 0.5) + 0.5:.1f}" y="{top:.1f}" '
                      f'width="{max(width - 1, 0.5):.1f}" height="{sy(0) - top:.1f}" '
                      f'fill="{colour}"><title>{escape(labels[i])}: {_fmt(v)}</title></rect>')
     parts.append("</svg>")
@@ -122,7 +137,8 @@ def tile_map(title: str, tiles: Sequence[int], values: Sequence[float], unit: st
     rows = sorted({t // 100 for t in tiles})
     w, h = 20 + cols * (size + 6), 40 + len(rows) * (size + 6)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
-             f'aria-label="{escape(title)}"><text x="10" y="16" class="t">{escape(title)}</text>']
+             f'aria-label="{escape(title)}" {FONT}><text x="10" y="16" font-size="13" '
+             f'font-weight="600">{escape(title)}</text>']
     for t, v in zip(tiles, values, strict=True):
         frac = 0.5 if hi == lo else (v - lo) / (hi - lo)
         colour = f"rgb({int(230 - 180 * frac)},{int(120 + 100 * frac)},{int(200 - 120 * frac)})"

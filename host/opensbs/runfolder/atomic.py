@@ -14,12 +14,23 @@ from pathlib import Path
 TEMP_SUFFIX = ".partial"
 
 
+def _file_mode() -> int:
+    """Mode of a newly created file under this process's umask (mkstemp itself uses 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
+
+
 def atomic_write_bytes(path: Path | str, data: bytes | memoryview) -> None:
     """Write `data` to `path` atomically (temp file, fsync, rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
