@@ -128,7 +128,7 @@ def _run_charts(summary: dict[str, Any], log: list[dict[str, Any]]) -> list[str]
     called = [r for r in log if r.get("kind") == "cycle_basecalled"]
     if done:
         series: dict[str, tuple[list[float], list[float]]] = {
-            "chemistry + imaging done": ([r["wall_elapsed_s"] for r in done],
+            "imaged": ([r["wall_elapsed_s"] for r in done],
                                          [r["cycle"] for r in done])}
         if called:
             series["base-called"] = ([r["wall_elapsed_s"] for r in called],

@@ -106,15 +106,17 @@ class RunFolder:
         """One FASTQ.gz per read (PF clusters only) from the BCL, filter and locs files."""
         naming = ReadNaming(self.recipe.run.instrument, self.identity.run_number,
                             self.recipe.run.flowcell_id, self.recipe.flowcell.lane)
-        written, first = [], 1
+        written, first, counts = [], 1, {"R": 0, "I": 0}
         for number, read in enumerate(self.recipe.reads, start=1):
+            kind = "I" if read.index else "R"
+            counts[kind] += 1
             cycles = range(first, first + read.cycles)
             chunks = []
             for tile in self.recipe.flowcell.tile_numbers():
                 bases, quals = self.read_calls(tile, cycles)
                 chunks.append(fastq_records(naming, number, tile, self.read_locs(tile),
                                             self.read_filter(tile), bases, quals))
-            path = self.layout.fastq(number)
+            path = self.layout.fastq(f"{kind}{counts[kind]}")
             atomic_write_bytes(path, gzip_deterministic(chunks))
             written.append(path)
             first += read.cycles

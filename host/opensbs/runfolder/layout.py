@@ -42,8 +42,9 @@ class RunFolderLayout:
     def locs(self, tile: int) -> Path:
         return self.root / "Data" / "Intensities" / self.lane_dir / f"s_{self.lane}_{tile}.locs"
 
-    def fastq(self, read: int) -> Path:
-        return self.root / "Fastq" / f"Undetermined_S0_L{self.lane:03d}_R{read}_001.fastq.gz"
+    def fastq(self, read_label: str) -> Path:
+        """FASTQ.gz of a read labelled as bcl2fastq does: R1, R2 for reads, I1, I2 for indexes."""
+        return self.root / "Fastq" / f"Undetermined_S0_L{self.lane:03d}_{read_label}_001.fastq.gz"
 
     def image(self, tile: int, cycle: int) -> Path:
         """A kept cycle image (--keep-images), in the layout `opensbs basecall RUN` reads."""
