@@ -40,8 +40,12 @@ def call_bases(signal: np.ndarray, scale: np.ndarray, chemistry: Chemistry) -> C
 def _call_four_colour(signal: np.ndarray, scale: np.ndarray) -> Calls:
     clipped = np.maximum(signal, np.float32(0.0))
     bases = np.argmax(clipped, axis=1)
-    ordered = np.sort(clipped, axis=1)
-    brightest, second = ordered[:, -1], ordered[:, -2]
+    high01, low01 = np.maximum(clipped[:, 0], clipped[:, 1]), np.minimum(clipped[:, 0],
+                                                                          clipped[:, 1])
+    high23, low23 = np.maximum(clipped[:, 2], clipped[:, 3]), np.minimum(clipped[:, 2],
+                                                                          clipped[:, 3])
+    brightest = np.maximum(high01, high23)
+    second = np.maximum(np.minimum(high01, high23), np.maximum(low01, low23))
     total = brightest + second
     chastity = np.divide(brightest, total, out=np.zeros_like(total), where=total > 0)
     called = np.where(brightest > 0, bases, NO_CALL).astype(np.uint8)

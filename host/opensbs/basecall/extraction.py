@@ -36,6 +36,63 @@ def extract_intensities(images: np.ndarray, positions_px: np.ndarray, shifts_px:
     return out
 
 
+class Extractor:
+    """``extract_intensities`` for fixed cluster positions, with the background-grid
+    interpolation weights computed once (registration shifts are far smaller than a block)."""
+
+    def __init__(self, positions_px: np.ndarray, image_shape: tuple[int, int]) -> None:
+        xy = np.asarray(positions_px, dtype=np.float64)
+        if xy.ndim != 2 or xy.shape[1] != 2:
+            raise ShapeError(f"positions must be (n, 2), got {xy.shape}")
+        self.positions_px = xy
+        self.image_shape = image_shape
+        self._grid_shape: tuple[int, int] | None = None
+        self._grid_weights: np.ndarray | None = None  # (n, 4) float32
+        self._grid_index: np.ndarray | None = None  # (n, 4) flat grid indices
+
+    def extract(self, images: np.ndarray, shifts_px: np.ndarray) -> np.ndarray:
+        """(n, channels) float32 background-corrected intensities."""
+        imgs = np.asarray(images)
+        shifts = np.asarray(shifts_px, dtype=np.float64)
+        if imgs.ndim != 3 or imgs.shape[1:] != self.image_shape:
+            raise ShapeError(f"images must be (channels, {self.image_shape[0]}, "
+                             f"{self.image_shape[1]}), got {imgs.shape}")
+        if shifts.shape != (imgs.shape[0], 2):
+            raise ShapeError(f"shifts must be ({imgs.shape[0]}, 2), got {shifts.shape}")
+        out = np.empty((self.positions_px.shape[0], imgs.shape[0]), dtype=np.float32)
+        for channel in range(imgs.shape[0]):
+            out[:, channel] = bilinear(imgs[channel], self.positions_px + shifts[channel])
+            grid = background_grid(imgs[channel])
+            out[:, channel] -= self._background(grid)
+        return out
+
+    def _background(self, grid: np.ndarray) -> np.ndarray:
+        if self._grid_shape != grid.shape:
+            self._grid_shape = grid.shape
+            self._grid_index, self._grid_weights = _grid_weights(
+                grid.shape, self.positions_px, self.image_shape)
+        assert self._grid_index is not None and self._grid_weights is not None
+        values = grid.astype(np.float32).reshape(-1)[self._grid_index]
+        return np.einsum("nk,nk->n", values, self._grid_weights)
+
+
+def _grid_weights(grid_shape: tuple[int, int], xy_px: np.ndarray, image_shape: tuple[int, int]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices (n, 4) and bilinear weights (n, 4) of positions on a background grid."""
+    rows, cols = grid_shape
+    gy = np.clip((xy_px[:, 1] + 0.5) * (rows / image_shape[0]) - 0.5, 0.0, rows - 1.0)
+    gx = np.clip((xy_px[:, 0] + 0.5) * (cols / image_shape[1]) - 0.5, 0.0, cols - 1.0)
+    r0 = np.minimum(gy.astype(np.int64), max(rows - 2, 0))
+    c0 = np.minimum(gx.astype(np.int64), max(cols - 2, 0))
+    r1 = np.minimum(r0 + 1, rows - 1)
+    c1 = np.minimum(c0 + 1, cols - 1)
+    fy = (gy - r0).astype(np.float32)
+    fx = (gx - c0).astype(np.float32)
+    index = np.stack([r0 * cols + c0, r0 * cols + c1, r1 * cols + c0, r1 * cols + c1], axis=1)
+    weights = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], axis=1)
+    return index, weights.astype(np.float32)
+
+
 def bilinear(image: np.ndarray, xy_px: np.ndarray) -> np.ndarray:
     """Bilinear samples (float32) of a 2-D image at (x, y) positions (edge values outside).
 

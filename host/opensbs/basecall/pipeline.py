@@ -15,7 +15,7 @@ from .chastity_filter import CHASTITY_THRESHOLD, FILTER_CYCLES, MAX_FAILURES, Ch
 from .chemistry import BASES, NO_CALL, Chemistry, chemistry_for_channels
 from .crosstalk import ColourModel, estimate_colour_model
 from .errors import BasecallError, ShapeError
-from .extraction import estimate_kernel_sigma, extract_intensities
+from .extraction import Extractor, estimate_kernel_sigma
 from .phasing import PhasingEstimate
 from .phasing_correction import CorrectedCycle, PhasingCorrector
 from .quality import MIN_QUALITY, Predictors, QualityTable
@@ -237,6 +237,7 @@ class TileBasecaller:
         self._registrar: Registrar | None = None
         self._positions: np.ndarray | None = None
         self._unmixer: Unmixer | None = None
+        self._extractor: Extractor | None = None
         self.kernel_sigma_px: float | None = None
         self.times = StageTimes()
         self.cycles_added = 0
@@ -308,6 +309,7 @@ class TileBasecaller:
             self._registrar = Registrar(self.template.image, self.config.registration_patch_px)
         else:
             self._positions = np.asarray(self.known.positions_px, dtype=np.float64)
+        self._extractor = Extractor(self._positions, self._images[0].shape[1:])
         if self.config.unmix_overlaps:
             first = self._images[0]
             self.kernel_sigma_px = estimate_kernel_sigma(first, self._positions,
@@ -323,11 +325,11 @@ class TileBasecaller:
         return np.array([self._registrar.shift_px(channel) for channel in images])
 
     def _process(self, images: np.ndarray, cycle: int) -> list[CycleCalls]:
-        assert self._caller is not None and self._positions is not None
+        assert self._caller is not None and self._extractor is not None
         with self.times.measure("registration"):
             shifts = self._shifts(images, cycle)
         with self.times.measure("extraction + background"):
-            intensities = extract_intensities(images, self._positions, shifts)
+            intensities = self._extractor.extract(images, shifts)
         if self._unmixer is not None:
             with self.times.measure("overlap unmixing"):
                 intensities = self._unmixer.unmix(intensities)

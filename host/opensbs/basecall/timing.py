@@ -1,6 +1,6 @@
 """CPU seconds spent in each stage of the caller (for the speed benchmark's table).
 
-CPU time of this process (``time.process_time``), so a machine shared with other work does
+CPU time of the calling thread (``time.thread_time``), so a machine shared with other work does
 not inflate the figures; run single-threaded (BLAS threads = 1) to read it as per-core time.
 """
 
@@ -17,8 +17,8 @@ class StageTimes:
 
     @contextmanager
     def measure(self, stage: str) -> Iterator[None]:
-        start = time.process_time()
+        start = time.thread_time()
         try:
             yield
         finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.process_time() - start
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.thread_time() - start
