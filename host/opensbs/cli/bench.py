@@ -48,7 +48,7 @@ def link(
     Console().print(table)
     typer.echo(f"frames {stats.frames}  lost {stats.frames_lost}  damaged "
                f"{stats.damaged_packets}  overflow {stats.overflow_frames}  truncated "
-               f"{stats.truncated_frames}")
+               f"{stats.truncated_frames}  dropped (consumer behind) {stats.queue_full_drops}")
     typer.echo(json.dumps({"parse_gbps": round(parse_gbps, 3),
                            "pyusb_gbps": round(pyusb_gbps, 3),
                            "device": "virtual" if sim else "usb",

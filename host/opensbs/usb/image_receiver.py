@@ -44,6 +44,7 @@ from ..protocol.image import (
     REGISTER_REPLY_MAGIC,
     FrameFlags,
     ImageFrame,
+    ImageFrameHeader,
     RegisterAccess,
     RegisterOp,
     RegisterStatus,
@@ -89,30 +90,35 @@ class ImageStreamParser:
     def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
         self.max_frame_bytes = max_frame_bytes
         self._carry = bytearray()
+        self._header: ImageFrameHeader | None = None
 
     @property
     def pending_bytes(self) -> int:
         return len(self._carry)
 
     def _length(self, head: bytes | bytearray | memoryview) -> int | None:
-        """Total bytes of the packet starting ``head``; None until its header is complete."""
+        """Total bytes of the packet starting ``head``; None until its header is complete.
+        Keeps the decoded image header for ``_decode``."""
         magic = bytes(head[:4])
+        self._header = None
         if magic == REGISTER_REPLY_MAGIC:
             return REGISTER_PACKET_BYTES
         if magic != IMAGE_MAGIC:
             raise BadSyncError(f"bad packet magic {magic.hex()}")
         if len(head) < IMAGE_HEADER_BYTES:
             return None
-        total = decode_image_header(head[:IMAGE_HEADER_BYTES]).frame_bytes
-        if total > self.max_frame_bytes:
-            raise BadLengthError(f"frame of {total} bytes exceeds {self.max_frame_bytes}")
-        return total
+        header = decode_image_header(head[:IMAGE_HEADER_BYTES])
+        if header.frame_bytes > self.max_frame_bytes:
+            raise BadLengthError(f"frame of {header.frame_bytes} bytes exceeds "
+                                 f"{self.max_frame_bytes}")
+        self._header = header
+        return header.frame_bytes
 
-    @staticmethod
-    def _decode(packet: bytes | bytearray | memoryview) -> Packet:
-        if bytes(packet[:4]) == REGISTER_REPLY_MAGIC:
+    def _decode(self, packet: bytes | bytearray | memoryview) -> Packet:
+        """The packet whose length ``_length`` just gave."""
+        if self._header is None:
             return decode_register_reply(packet)
-        return decode_image_frame(packet)
+        return decode_image_frame(packet, self._header)
 
     def feed(self, chunk: bytes | bytearray | memoryview) -> Iterator[Packet | ProtocolError]:
         view = memoryview(chunk).cast("B")
@@ -206,7 +212,7 @@ class LinkEvent:
 
 @dataclass
 class ReceiverStats:
-    frames: int = 0
+    frames: int = 0  # good frames handed to the consumer
     frame_bytes: int = 0
     gaps: int = 0
     frames_lost: int = 0
@@ -435,8 +441,6 @@ class ImageReceiver:
         if header.flags & FrameFlags.TRUNCATED:
             self.stats.truncated_frames += 1
             self._emit(LinkEvent(LinkEventKind.TRUNCATED, header.sequence))
-        self.stats.frames += 1
-        self.stats.frame_bytes += header.frame_bytes
         try:
             self.frames.put_nowait(frame)
         except queue.Full:
@@ -444,6 +448,8 @@ class ImageReceiver:
             self._emit(LinkEvent(LinkEventKind.QUEUE_FULL, header.sequence,
                                  detail=f"{self.frames.maxsize} frames waiting: frame dropped"))
             return False
+        self.stats.frames += 1
+        self.stats.frame_bytes += header.frame_bytes
         return True
 
     def _emit(self, event: LinkEvent) -> None:

@@ -269,7 +269,8 @@ def image_soak(frames: int, rates: FaultRates, seed: int = 0,
     if read_bytes is None:
         read_bytes = IMAGE_HEADER_BYTES + 2 * shape[0] * shape[1] + IMAGE_CRC_BYTES
     receiver = open_camera(backend=bus.backend, read_bytes=read_bytes, read_timeout_ms=20,
-                           register_timeout_s=0.02, register_retries=10)
+                           register_timeout_s=0.02, register_retries=10,
+                           queue_frames=frames + 1)
     receiver.subscribe(events.append)
     accepted: list[ImageFrame] = []
     with receiver:
@@ -289,7 +290,7 @@ def image_soak(frames: int, rates: FaultRates, seed: int = 0,
                 break
     _check_frames(camera, accepted, result)
     result.flagged_accepted = sum(f.header.sequence in flagged for f in accepted)
-    result.frames_reported_lost = receiver.stats.frames_lost
+    result.frames_reported_lost = receiver.stats.frames_lost + receiver.stats.queue_full_drops
     result.lost_unreported = result.frames_sent - result.frames_accepted - \
         result.frames_reported_lost
     result.out_of_order_rejected = receiver.stats.out_of_order
