@@ -56,7 +56,7 @@ def fastq_records(naming: ReadNaming, read_number: int, tile: int, xy_px: np.nda
 def gzip_deterministic(chunks: Sequence[bytes]) -> bytes:
     """Gzip the concatenated chunks with mtime 0 and no file name (reproducible bytes)."""
     buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as gz:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=4) as gz:
         for chunk in chunks:
             gz.write(chunk)
     return buf.getvalue()
