@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -109,6 +112,19 @@ def keep_images(folder: RunFolder, cycle: int, tile: int, images: np.ndarray,
     atomic_write_bytes(folder.layout.image(tile, cycle), buf.getvalue())
 
 
+@contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """Ignore Ctrl-C meanwhile (a second Ctrl-C must not cut the safe stop short)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _run_steps(setup: RunSetup, cycle: int, worker: BasecallWorker,
                on_event: Callable[..., None]) -> None:
     board, progress = setup.board, setup.progress
@@ -186,7 +202,8 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
     except BaseException as exc:
         reason = "Ctrl-C" if isinstance(exc, KeyboardInterrupt) else f"{exc}"
         on_event("stop", cycle=cycle, message=f"stopping at cycle {cycle}: {reason}")
-        setup.board.safe_stop()
+        with _no_interrupts():
+            setup.board.safe_stop()
         worker.abandon()
         completed = max(progress.basecalled_cycle, setup.resume_from)
         setup.journal.append("stopped", cycle=cycle, completed_cycles=completed, reason=reason)
