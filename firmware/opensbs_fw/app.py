@@ -7,6 +7,7 @@ controller in its safe state, reporting Fault.BOARD_CONFIG, with no pin touched.
 """
 
 import asyncio
+import binascii
 import sys
 import time
 
@@ -15,6 +16,7 @@ import machine
 from . import boardcfg
 from . import codec as c
 from .controller import Controller
+from .link import LinkClosed, open_link
 
 BOOT_ID_FILE = "boot_id.txt"
 LINK_POLL_MS = 2
@@ -80,10 +82,10 @@ class Uptime:
         return self.ms
 
 
-async def _control_loop(ctl: Controller, wdt, uptime: Uptime) -> None:
+async def _control_loop(ctl: Controller, wdt, uptime: Uptime, running: list) -> None:
     period = ctl.period_ms
     next_ms = time.ticks_ms()
-    while True:
+    while running[0]:
         ctl.step(uptime.now())
         late = time.ticks_diff(time.ticks_ms(), next_ms)
         if wdt is not None and late < period:
@@ -92,8 +94,8 @@ async def _control_loop(ctl: Controller, wdt, uptime: Uptime) -> None:
         await asyncio.sleep_ms(max(0, time.ticks_diff(next_ms, time.ticks_ms())))
 
 
-async def _link_loop(ctl: Controller, link, uptime: Uptime) -> None:
-    while True:
+async def _link_loop(ctl: Controller, link, uptime: Uptime, running: list) -> None:
+    while running[0]:
         data = link.read()
         if data:
             ctl.handle_bytes(data, uptime.now())
@@ -106,7 +108,7 @@ def main() -> None:
     """Boot: load the board file, build the controller, run the tasks forever."""
     cause = _reset_cause()
     boot_id = _next_boot_id()
-    serial = machine.unique_id().hex() if hasattr(machine.unique_id(), "hex") else "0"
+    serial = binascii.hexlify(machine.unique_id()).decode()
     try:
         cfg, crc = boardcfg.load()
         error = ""
@@ -116,15 +118,23 @@ def main() -> None:
     uptime = Uptime()
     ctl = Controller(hal, cfg, crc, boot_id, cause, 0, error)
     wdt = machine.WDT(timeout=cfg["watchdog_timeout_ms"]) if cfg else None
-    from .link import open_link  # noqa: PLC0415
 
     link = open_link(cfg, serial)
 
+    running = [True]
+
     async def run() -> None:
-        await asyncio.gather(_control_loop(ctl, wdt, uptime), _link_loop(ctl, link, uptime))
+        try:
+            await asyncio.gather(_control_loop(ctl, wdt, uptime, running),
+                                 _link_loop(ctl, link, uptime, running))
+        except LinkClosed:
+            pass
+        finally:
+            running[0] = False
+            hal.all_off()
+            sys.stdout.write("opensbs firmware stopped\n")
 
     try:
         asyncio.run(run())
     except KeyboardInterrupt:
         hal.all_off()
-        sys.stdout.write("opensbs firmware stopped\n")

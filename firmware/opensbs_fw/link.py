@@ -14,6 +14,10 @@ RX_BYTES = 1024
 TX_BYTES = 2048
 
 
+class LinkClosed(Exception):
+    """The host asked for the REPL back (mpremote's "\\r\\x03" on the serial link)."""
+
+
 class VendorBulkLink:
     def __init__(self, vid: int, pid: int, serial: str, product: str) -> None:
         import usb.device  # noqa: PLC0415 - only on boards with runtime USB
@@ -82,9 +86,13 @@ class VendorBulkLink:
 
 
 class SerialLink:
-    def __init__(self) -> None:
+    """The REPL's serial port as the link; ``port`` is the virtual board's serial module
+    (tools/micropython/board_lib), else stdin/stdout are used."""
+
+    def __init__(self, port=None) -> None:
         import select  # noqa: PLC0415
 
+        self._port = port
         self._in = sys.stdin.buffer
         self._out = sys.stdout.buffer
         self._poll = select.poll()
@@ -93,21 +101,28 @@ class SerialLink:
             import micropython  # noqa: PLC0415
 
             micropython.kbd_intr(-1)  # 0x03 is ordinary payload on the binary link
-        except ImportError:
+        except (ImportError, AttributeError):
             pass
 
     def read(self) -> bytes:
-        if not self._poll.poll(0):
-            return b""
-        data = self._in.read(1)
-        if data == b"\r" and self._poll.poll(5):
-            data += self._in.read(1)
-            if data == b"\r\x03":
-                raise KeyboardInterrupt  # mpremote wants the REPL back
-        return data or b""
+        if self._port is not None:
+            data = self._port.read()
+            if data is None:
+                raise LinkClosed
+        else:
+            buf = bytearray()
+            while len(buf) < RX_BYTES and self._poll.poll(0):
+                buf.extend(self._in.read(1))
+            data = bytes(buf)
+        if data[:2] == b"\r\x03":
+            raise LinkClosed
+        return data
 
     def write(self, data) -> None:
-        self._out.write(data)
+        if self._port is not None:
+            self._port.write(data)
+        else:
+            self._out.write(data)
 
 
 def open_link(cfg: dict, serial: str):
@@ -119,4 +134,9 @@ def open_link(cfg: dict, serial: str):
                                   "OpenSBS controller (" + cfg["board_id"] + ")")
         except ImportError:
             pass
-    return SerialLink()
+    try:
+        import virtual_serial  # noqa: PLC0415 - only on the virtual (WebAssembly) board
+
+        return SerialLink(virtual_serial)
+    except ImportError:
+        return SerialLink()

@@ -1,5 +1,7 @@
 """`opensbs board flash` end to end with the real mpremote against a virtual board: the
-MicroPython WebAssembly port's raw REPL behind a pseudo-terminal."""
+MicroPython WebAssembly port's raw REPL behind a pseudo-terminal. After the copy, mpremote
+resets the board, the flashed main.py starts the firmware on the board's serial port, and
+the IDENTIFY handshake runs over the control link on that same pty."""
 
 import json
 import subprocess
@@ -17,13 +19,14 @@ from typer.testing import CliRunner
 def test_flash_compiles_copies_resets_and_confirms_the_version() -> None:
     with VirtualReplBoard() as vboard:
         result = CliRunner().invoke(app, ["board", "flash", "--board", "pico", "--port",
-                                          vboard.port, "--reset", "soft", "--identify", "repl"])
+                                          vboard.port, "--reset", "hard", "--identify", "serial"])
         assert result.exit_code == 0, result.output
         major, minor, patch = firmware_version()
         assert f"identify: firmware {major}.{minor}.{patch}, board pico" in result.output
         crc = load_board("pico").crc32
         assert f"0x{crc:08x}: OK" in result.output
-        # what landed on the board: the compiled modules (no sources) and the board file
+        # mpremote takes the REPL back from the running firmware; what landed on the board:
+        # the compiled modules (no sources) and the board file
         listing = subprocess.run(
             [sys.executable, "-m", "mpremote", "connect", vboard.port, "exec",
              "import os, json; print(sorted(os.listdir('opensbs_fw')));"

@@ -6,7 +6,9 @@
 //                                                            unbuffered, for mpremote over a
 //                                                            pty; files live in ramfs.py
 // In repl mode a soft reset (Ctrl-D) forgets imported modules and restarts the REPL, as a
-// board does; the files stay.
+// board does; the files stay. machine.reset() (board_lib/machine.py) reboots into /main.py
+// with the serial port (board_lib/virtual_serial.py) bridged to stdin/stdout, until the
+// "\r\x03" with which mpremote takes the REPL back.
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 import fs from "node:fs";
 import path from "node:path";
@@ -63,24 +65,92 @@ if (mode === "run") {
     linebuffer: false,
     stdout: (bytes) => process.stdout.write(bytes),
   });
+  // The board: "repl" (bytes go to the REPL) or "app" (main.py runs; bytes go to its serial).
+  let board = "repl";
+  let appInput = [];
+  let stopApp = false;
+  let resetRequested = false;
+  mp.registerJsModule("js_board", {
+    read: () => {
+      if (stopApp) return null;
+      const data = Buffer.from(appInput).toString("hex");
+      appInput = [];
+      return data;
+    },
+    write: (hex) => {
+      if (board === "app") process.stdout.write(Buffer.from(hex, "hex"));
+    },
+    reset: () => {
+      resetRequested = true;
+    },
+  });
   mp.runPython(fs.readFileSync(new URL("./ramfs.py", import.meta.url), "utf8"));
+  mp.runPython("import os\ntry:\n os.mkdir('/lib')\nexcept OSError:\n pass\n");
+  for (const name of fs.readdirSync(new URL("./board_lib/", import.meta.url))) {
+    mp.globals.set("_source", fs.readFileSync(new URL("./board_lib/" + name, import.meta.url), "utf8"));
+    mp.runPython(`open("/lib/${name}", "w").write(_source)\ndel _source`);
+  }
+  const forgetModules = () => mp.runPython(
+    "import sys\nfor _m in list(sys.modules):\n if _m != 'js_board':\n  del sys.modules[_m]\n");
+  const hardReset = () => {
+    forgetModules();
+    let hasMain = true;
+    try {
+      mp.runPython("import os\nos.stat('/main.py')");
+    } catch (error) {
+      hasMain = false;
+    }
+    if (!hasMain) {
+      mp.replInit();
+      return;
+    }
+    board = "app";
+    stopApp = false;
+    appInput = [];
+    try {
+      mp.runPython("import asyncio\nasyncio.run = asyncio.create_task\n" +
+        "exec(open('/main.py').read(), {'__name__': '__main__'})");
+    } catch (error) {
+      process.stderr.write(String(error.message || error) + "\n");
+      board = "repl";
+      mp.replInit();
+    }
+  };
   mp.replInit();
   // Raw-paste (Ctrl-E 'A' Ctrl-A) is answered "R\x00", not supported: the event-driven
   // raw-paste of this port ends the paste at once, so mpremote falls back to the raw REPL.
   const RAW_PASTE = [0x05, 0x41, 0x01];
   let held = [];
+  let lastByte = 0;
   let queue = Promise.resolve();
   const feed = (byte) => {
     queue = queue.then(async () => {
+      if (board !== "repl") return;
       if (await mp.replProcessCharWithAsyncify(byte)) {
         process.stdout.write("MPY: soft reboot\r\n");
-        mp.runPython("import sys\nfor _m in list(sys.modules):\n del sys.modules[_m]\n");
+        forgetModules();
         mp.replInit();
+      }
+      if (resetRequested) {
+        resetRequested = false;
+        hardReset();
       }
     });
   };
   process.stdin.on("data", (data) => {
     for (const byte of data) {
+      const previous = lastByte;
+      lastByte = byte;
+      if (board === "app") {
+        if (previous === 0x0d && byte === 0x03) {  // mpremote wants the REPL: stop main.py
+          stopApp = true;
+          board = "repl";
+          queue = queue.then(() => mp.replInit());
+        } else {
+          appInput.push(byte);
+        }
+        continue;
+      }
       if (byte === RAW_PASTE[held.length]) {
         held.push(byte);
         if (held.length === RAW_PASTE.length) {

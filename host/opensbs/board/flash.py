@@ -5,7 +5,9 @@ mpremote, reset, then confirm with the identify handshake that the expected firm
     result = flash_board("pico", vboard.port, reset="soft", identify="repl")   # virtual board
 
 Identify: ``link`` opens the control link once the firmware is up (the CDC serial port, or
-USB vendor bulk found by the board's unique id); ``repl`` runs the flashed firmware's own
+USB vendor bulk found by the board's unique id); ``serial`` uses the serial port whatever
+the board file says (the firmware falls back to it where runtime USB is missing, as on the
+virtual board); ``repl`` runs the flashed firmware's own
 IDENTIFY handler on the board through the raw REPL (boards without a control link, such as
 the virtual WebAssembly board). Either way the firmware version, board id and board-file
 CRC must match what was flashed, or FlashError is raised.
@@ -27,7 +29,7 @@ from .firmware import FIRMWARE_DIR, PACKAGE, firmware_version
 from .schema import BoardFile, load_board
 
 Reset = Literal["hard", "soft"]
-Identify = Literal["link", "repl", "none"]
+Identify = Literal["link", "serial", "repl", "none"]
 MPREMOTE = [sys.executable, "-m", "mpremote"]
 _PREPARE = (f"import os\ntry:\n for f in os.listdir('{PACKAGE}'):\n"
             f"  os.remove('{PACKAGE}/'+f)\nexcept OSError:\n os.mkdir('{PACKAGE}')\n")
@@ -110,12 +112,13 @@ def _identify_repl(port: str) -> dict[str, Any]:
 
 def _identify_link(board: BoardFile, port: str, usb_serial: str,
                    timeout_s: float) -> dict[str, Any]:
+    """IDENTIFY over the control link: the serial ``port`` unless ``usb_serial`` is set."""
     from ..usb import ControlClient, SerialTransport, TransportError, open_controller
 
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            if board.config["usb"]["transport"] == "cdc":
+            if not usb_serial:
                 import serial
 
                 client = ControlClient(SerialTransport(serial.Serial(port, 115200)))
@@ -163,7 +166,7 @@ def flash_board(board: str | Path, port: str, *, reset: Reset = "hard",
             _mpremote(port, "soft-reset")
             ident = _identify_repl(port)
         _mpremote(port, "reset" if reset == "hard" else "soft-reset")
-        if identify == "link":
+        if identify in ("link", "serial"):
             ident = _identify_link(board_file, port, usb_serial, identify_timeout_s)
         elif identify == "none":
             ident = {}

@@ -92,12 +92,13 @@ def _telemetry(client: ControlClient, timeout_s: float = 3.0) -> dict[str, Any] 
 def flash(board: BoardOpt, port: Annotated[str, typer.Option(help="the board's serial port")],
           reset: Annotated[str, typer.Option(help="hard (machine.reset) or soft")] = "hard",
           identify: Annotated[str, typer.Option(
-              help="link: identify over the control link; repl: through the raw REPL")] = "link",
+              help="link: over the board's control link; serial: over --port; "
+                   "repl: the flashed IDENTIFY handler run through the raw REPL")] = "link",
           ) -> None:
     """Compile the firmware with mpy-cross for the board, copy it and the board file with
     mpremote, reset, and confirm the running firmware version with IDENTIFY."""
-    if reset not in ("hard", "soft") or identify not in ("link", "repl", "none"):
-        raise typer.BadParameter("--reset hard|soft, --identify link|repl|none")
+    if reset not in ("hard", "soft") or identify not in ("link", "serial", "repl", "none"):
+        raise typer.BadParameter("--reset hard|soft, --identify link|serial|repl|none")
     try:
         result = flash_board(board, port, reset=reset,  # type: ignore[arg-type]
                              identify=identify)  # type: ignore[arg-type]
