@@ -155,7 +155,7 @@ module tb_capture_top #(
             txe_busy <= (lfsr[7:0] < txe_busy_256);
             if (!wr_n && !txe_n) begin
                 $fwrite(tx_fd, "%08x\n", data_out);
-                if (u_dut.up_tlast) begin
+                if (u_dut.u_ft.out_last) begin
                     $fflush(tx_fd);
                     tx_packets <= tx_packets + 1;
                 end
