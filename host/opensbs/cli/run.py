@@ -11,9 +11,17 @@ from rich.console import Console
 from rich.live import Live
 
 from ..recipe import RecipeError
-from ..run import NoHardwareError, RunProgress, RunRequest, RunStopped, start_run
+from ..run import (
+    InstrumentError,
+    NoHardwareError,
+    RunProgress,
+    RunRequest,
+    RunStopped,
+    start_run,
+)
 from ..run.live_view import render
 from ..runfolder import RunFolderError
+from ..usb.errors import TransportError
 from ._app import app
 
 
@@ -80,6 +88,9 @@ def run(
     except (RecipeError, RunFolderError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    except (TransportError, InstrumentError) as exc:  # before the first cycle started
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
     except RunStopped as exc:
         console.print(f"[yellow]{exc}[/yellow]")
         console.print("heater off and pump stopped.")

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..basecall.pipeline import TileBasecaller
 from ..recipe import Recipe, default_recipe_text, load_recipe, parse_recipe
-from ..runfolder import RunLog
+from ..runfolder import RunFolder, RunLog
 from ..usb.errors import DeviceNotFoundError, NoUsbBackendError, TransportError
 from .controller import RunSetup, execute_run
 from .imaging import TriggeredImager
@@ -52,11 +52,13 @@ class RunRequest:
 
 @dataclass
 class RunOutcome:
+    """A finished run: its folder and journal, and summary.json's content."""
+
     session: Session
     summary: dict[str, Any]
 
     @property
-    def folder(self) -> Any:
+    def folder(self) -> RunFolder:
         return self.session.folder
 
 
