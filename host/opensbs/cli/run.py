@@ -53,8 +53,8 @@ def run(
         "--keep-images", help="Keep every cycle's images in the run folder.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the virtual instrument (--sim).")] = 0,
     speed: Annotated[float | None, typer.Option(
-        help="--sim: at most this many virtual seconds per wall second (default: recipe's "
-             "[sim] clock_speedup).")] = None,
+        help="--sim: at most this many virtual seconds per wall second (default: the recipe's "
+             "sim.clock_speedup).")] = None,
     live: Annotated[bool, typer.Option(help="Show the live view.")] = True,
 ) -> None:
     """Run a sequencing recipe: chemistry, imaging and live base calling into a run folder."""
