@@ -163,11 +163,15 @@ def test_run_without_sim_or_hardware_refuses_and_suggests_sim(tmp_path: Path):
     assert not (tmp_path / "x").exists()  # nothing started, nothing simulated
 
 
-def test_resume_refuses_a_finished_run(reference_run: Path):
+def test_resume_refuses_a_finished_run_and_changed_options(reference_run: Path):
     result = subprocess.run(_opensbs("run", "--resume", str(reference_run), "--no-live"),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert "already finished" in result.stdout
+    assert "already finished" in " ".join(result.stdout.split())
+    result = subprocess.run(_opensbs("run", "--resume", str(reference_run), "--seed", "9",
+                                     "--no-live"), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--seed cannot change when resuming" in " ".join(result.stdout.split())
 
 
 def test_same_seed_same_calls_other_seed_other_calls(reference_run: Path, tmp_path: Path):

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..basecall.pipeline import TileBasecaller
 from ..recipe import Recipe, default_recipe_text, load_recipe, parse_recipe
-from ..runfolder import RunFolder, RunLog
+from ..runfolder import RunFolder, RunFolderError, RunLog
 from ..usb.errors import DeviceNotFoundError, NoUsbBackendError, TransportError
 from .controller import RunSetup, execute_run
 from .imaging import TriggeredImager
@@ -143,7 +143,16 @@ def start_run(request: RunRequest, progress_hook: Callable[[RunProgress], Any] |
               ) -> RunOutcome:
     """Run (or resume) a sequencing run; see the module docstring."""
     if request.resume is not None:
+        fixed = [name for name, given in (("--recipe", request.recipe), ("--out", request.out),
+                                          ("--seed", request.seed),
+                                          ("--keep-images", request.keep_images)) if given]
+        if fixed:
+            raise RunFolderError(f"{request.resume}: {', '.join(fixed)} cannot change when "
+                                 "resuming; the run folder's journal fixes them")
         session = resume_session(request.resume)
+        if request.sim and not session.sim:
+            raise RunFolderError(f"{request.resume}: this run was on hardware; resume it "
+                                 "without --sim")
         recipe = session.folder.recipe
     else:
         recipe, text = _read_recipe(request)
