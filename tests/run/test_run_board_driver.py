@@ -75,3 +75,16 @@ def test_waste_port_and_board_limits_are_refused(rig):
         update={"setpoint_mc": driver.limits.max_setpoint_mc + 1})  # a board below the recipe's
     with pytest.raises(InstrumentError, match="above the board's"):
         driver.thermal(too_hot)
+
+
+def test_a_recipe_that_does_not_fit_the_board_is_refused_before_any_step(rig):
+    from opensbs.recipe import default_recipe_text, parse_recipe
+
+    driver, _, events = rig
+    waste = driver.limits.valve_ports - 1
+    recipe = parse_recipe(default_recipe_text().replace("port = 2", f"port = {waste}"))
+    with pytest.raises(InstrumentError, match=rf"cycle\[2\].port = {waste}: the valve has "
+                                              rf"reagent ports 0..{waste - 1}"):
+        driver.check_recipe(recipe)
+    assert not [e for e in events if e[0] == "command"]
+    driver.check_recipe(parse_recipe(default_recipe_text()))  # the default recipe fits

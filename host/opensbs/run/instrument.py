@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..protocol.control import ControlFrame, Fault, MsgType
-from ..recipe import FluidicsStep, ThermalStep, WaitStep
+from ..recipe import FluidicsStep, Recipe, ThermalStep, WaitStep
 from ..usb.control_client import ControlClient
 
 HEATER_ZONE = 0
@@ -189,6 +189,29 @@ class BoardDriver:
         self.pacer.start(self.client)
         self.on_event("identify", **{k: v for k, v in identity.items() if k != "_io"})
         return identity
+
+    def check_recipe(self, recipe: Recipe) -> None:
+        """Refuse, before any chemistry, a recipe this board cannot run (every problem named)."""
+        limits = self._limits()
+        problems = []
+        if len(recipe.imaging.channels) > limits.lasers:
+            problems.append(f"{len(recipe.imaging.channels)} imaging channels, the board drives "
+                            f"{limits.lasers} lasers")
+        for index, step in enumerate(recipe.cycle):
+            where = f"cycle[{index}]"
+            if isinstance(step, FluidicsStep):
+                if not 0 <= step.port < limits.valve_ports - 1:
+                    problems.append(f"{where}.port = {step.port}: the valve has reagent ports "
+                                    f"0..{limits.valve_ports - 2} (port {limits.valve_ports - 1}"
+                                    " is waste)")
+                if step.flow_nl_per_s > limits.pump_max_rate_nl_per_s:
+                    problems.append(f"{where}.flow_nl_per_s = {step.flow_nl_per_s}: the pump "
+                                    f"moves at most {limits.pump_max_rate_nl_per_s} nL/s")
+            elif isinstance(step, ThermalStep) and step.setpoint_mc > limits.max_setpoint_mc:
+                problems.append(f"{where}.setpoint_mc = {step.setpoint_mc}: the board allows at "
+                                f"most {limits.max_setpoint_mc} mC")
+        if problems:
+            raise InstrumentError("the recipe does not fit this board: " + "; ".join(problems))
 
     def close(self) -> None:
         if self._unsubscribe is not None:

@@ -119,6 +119,7 @@ def _connected(session: Session, recipe: Recipe, log: RunLog, progress: RunProgr
     imager = TriggeredImager(client, receiver, recipe, on_event, advance=advance)
     try:
         board.connect()
+        board.check_recipe(recipe)
         imager.start()
         yield board, imager, instrument
     finally:
