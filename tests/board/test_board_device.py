@@ -22,7 +22,7 @@ def test_served_over_virtual_usb_to_the_control_client(sim: SimBoard) -> None:
     bus.attach(device)
     pulses: list[TriggerPulse] = []
     sim.add_trigger_listener(pulses.append)
-    sim.start_realtime(speed=40.0)
+    sim.start_realtime(speed=10.0)
     client = open_controller(serial="SIM-7", backend=bus.backend)
     try:
         client.start_heartbeat(0.01)
