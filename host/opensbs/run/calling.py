@@ -71,21 +71,21 @@ class BasecallWorker:
     def submit(self, cycle: int, tile: int, images: np.ndarray) -> None:
         """Queue one tile's images (blocks while the worker is `max_queued_cycles` behind)."""
         if self.error is not None:
-            raise RuntimeError("base calling failed") from self.error
+            raise RuntimeError(f"base calling failed: {self.error!r}") from self.error
         while True:
             try:
                 self._queue.put((cycle, tile, images), timeout=0.5)
                 return
             except queue.Full:
                 if self.error is not None:
-                    raise RuntimeError("base calling failed") from self.error
+                    raise RuntimeError(f"base calling failed: {self.error!r}") from self.error
 
     def finish(self) -> None:
         """Wait for every queued cycle to be called, then flush the callers."""
         self._queue.put(self._STOP)
         self._thread.join()
         if self.error is not None:
-            raise RuntimeError("base calling failed") from self.error
+            raise RuntimeError(f"base calling failed: {self.error!r}") from self.error
         for tile, caller in self.callers.items():
             for calls in caller.finish():
                 self._write(tile, calls)
