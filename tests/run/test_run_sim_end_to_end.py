@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from opensbs.run import RunProgress, RunRequest, start_run
 from opensbs.runfolder import Journal, RunFolder, read_run_log
+from opensbs.runfolder.interop_files import EXTRACTION_DTYPE, decode_metric_file
 
 TINY = Path(__file__).with_name("tiny_recipe.toml")
 CYCLES = 8
@@ -86,6 +87,11 @@ def test_run_folder_is_complete_and_consistent(reference_run: Path):
     assert summary["max_basecall_lag_cycles"] <= 4
     journal = Journal(root / "journal.jsonl").read()
     assert journal.finished and journal.completed_cycles == CYCLES
+    extraction = decode_metric_file((root / "InterOp" / "ExtractionMetricsOut.bin").read_bytes(),
+                                    2, EXTRACTION_DTYPE)
+    assert len(extraction) == CYCLES * len(TILES)
+    # spot width of a 1-px-sigma PSF sampled on pixels: a little above 2.35 px
+    assert (extraction["fwhm"] > 2.0).all() and (extraction["fwhm"] < 3.5).all()
 
 
 def test_interop_reader_agrees_with_summary(reference_run: Path):

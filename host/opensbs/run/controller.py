@@ -31,6 +31,8 @@ from .progress import RunProgress
 from .running_figures import RunningFigures
 from .truth import TileTruth
 
+FWHM_PER_SIGMA = 2.0 * float(np.sqrt(2.0 * np.log(2.0)))
+
 
 class Imager(Protocol):
     """Takes one tile's images of the current cycle through the image link."""
@@ -216,8 +218,10 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
         if caller.positions is None or caller.passing_filter is None:
             raise RuntimeError(f"tile {tile}: base caller produced no clusters")
         rates = caller.rates
+        sigma = caller.kernel_sigma_px
         results.append(TileResult(tile, caller.positions, caller.passing_filter,
-                                  rates.phasing, rates.prephasing, setup.tile_area_mm2))
+                                  rates.phasing, rates.prephasing, setup.tile_area_mm2,
+                                  0.0 if sigma is None else FWHM_PER_SIGMA * sigma))
     extra = {**setup.extra_summary, "max_basecall_lag_cycles": progress.max_lag_cycles}
     truths = None if setup.truths is None else setup.truths()
     shutil.rmtree(setup.folder.layout.state / "images", ignore_errors=True)

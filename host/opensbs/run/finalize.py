@@ -30,6 +30,7 @@ class TileResult:
     phasing: float
     prephasing: float
     area_mm2: float
+    fwhm_px: float = 0.0  # spot width from the caller's point-spread estimate (0: unknown)
 
 
 def tile_metrics(folder: RunFolder, result: TileResult, cycles: int,
@@ -52,7 +53,8 @@ def tile_metrics(folder: RunFolder, result: TileResult, cycles: int,
             passed=result.passed, mean_intensity=figures["mean_intensity"],
             p90_intensity=figures["p90_intensity"],
             called_intensity=figures["called_intensity"],
-            fwhm_px=np.zeros(len(figures["mean_intensity"])), snr=0.0, timestamp=cycle,
+            fwhm_px=np.full(len(figures["mean_intensity"]), result.fwhm_px), snr=0.0,
+            timestamp=cycle,
             errors_so_far=None if mismatch is None else errors_so_far, mismatch=mismatch,
             aligned=aligned))
     return out
