@@ -23,6 +23,13 @@ def _fail(path: str, problem: str) -> None:
     raise BoardConfigError(path + ": " + problem)
 
 
+def _only(obj: dict, path: str, allowed: tuple) -> None:
+    """Reject keys the schema does not know (a misspelt optional field would be ignored)."""
+    for key in obj:
+        if key not in allowed:
+            _fail(path + str(key), "unknown field")
+
+
 def _get(obj: dict, key: str, path: str):
     if key not in obj:
         _fail(path + key, "missing")
@@ -78,12 +85,17 @@ def _objects(cfg: dict, key: str) -> list:
 
 
 def _check_heater(h: dict, p: str) -> None:
+    _only(h, p, ("name", "pwm_pin", "pwm_freq_hz", "adc_pin", "thermistor", "filter_tau_ms",
+                 "pid", "max_duty_permille", "min_setpoint_mc", "max_setpoint_mc",
+                 "over_temperature_mc", "max_ramp_mc_per_s", "runaway"))
     _str(h, "name", p)
     _str(h, "pwm_pin", p)
     _int(h, "pwm_freq_hz", p, 1, 100000)
     _str(h, "adc_pin", p)
     t = _obj(h, "thermistor", p)
     tp = p + "thermistor."
+    _only(t, tp, ("model", "r25_ohm", "beta", "series_ohm", "short_below_u16",
+                  "open_above_u16"))
     _str(t, "model", tp, ("beta",))
     _num(t, "r25_ohm", tp, 1, 10000000)
     _num(t, "beta", tp, 100, 100000)
@@ -94,6 +106,7 @@ def _check_heater(h: dict, p: str) -> None:
     _int(h, "filter_tau_ms", p, 0, 60000)
     g = _obj(h, "pid", p)
     gp = p + "pid."
+    _only(g, gp, ("kp", "ki", "kd", "integral_band_mc"))
     for key in ("kp", "ki", "kd"):
         _num(g, key, gp, 0, 1000)
     _int(g, "integral_band_mc", gp, 0, 1000000)
@@ -107,12 +120,15 @@ def _check_heater(h: dict, p: str) -> None:
     _int(h, "max_ramp_mc_per_s", p, 1, 1000000)
     r = _obj(h, "runaway", p)
     rp = p + "runaway."
+    _only(r, rp, ("duty_permille", "window_ms", "min_rise_mc"))
     _int(r, "duty_permille", rp, 1, 1000)
     _int(r, "window_ms", rp, 1000, 600000)
     _int(r, "min_rise_mc", rp, 1, 100000)
 
 
 def _check_pump(q: dict, p: str) -> None:
+    _only(q, p, ("name", "step_pin", "dir_pin", "enable_pin", "steps_per_ul",
+                 "max_rate_nl_per_s", "accel_nl_per_s2", "capacity_nl"))
     for key in ("name", "step_pin", "dir_pin", "enable_pin"):
         _str(q, key, p)
     _num(q, "steps_per_ul", p, 0.001, 1000000)
@@ -122,6 +138,7 @@ def _check_pump(q: dict, p: str) -> None:
 
 
 def _check_valve(v: dict, p: str) -> None:
+    _only(v, p, ("name", "ports", "select_pins", "ready_pin", "timeout_ms"))
     _str(v, "name", p)
     ports = _int(v, "ports", p, 2, 255)
     pins = _list(v, "select_pins", p)
@@ -135,9 +152,12 @@ def _check_valve(v: dict, p: str) -> None:
 
 
 def _check_trigger(t: dict, p: str, mcu: str) -> None:
+    keys = ("name", "pin", "laser_pins", "min_exposure_us", "max_exposure_us", "min_gap_us")
+    _only(t, p, keys + ("timer",) if mcu == "stm32f411" else keys)
     _str(t, "name", p)
     if mcu == "stm32f411":  # the hardware timer channel behind the trigger pin
         timer = _obj(t, "timer", p)
+        _only(timer, p + "timer.", ("id", "channel"))
         _int(timer, "id", p + "timer.", 1, 14)
         _int(timer, "channel", p + "timer.", 1, 4)
     _str(t, "pin", p)
@@ -155,12 +175,16 @@ def validate(cfg) -> dict:
     """Check a parsed board file; returns it, or raises BoardConfigError naming the field."""
     if not isinstance(cfg, dict):
         _fail("(root)", "must be a JSON object")
+    _only(cfg, "", ("schema", "board_id", "mcu", "mpy_arch", "usb", "control_period_ms",
+                    "telemetry_period_ms", "heartbeat_timeout_ms", "watchdog_timeout_ms",
+                    "adc_bits", "status_led_pin", "heaters", "pumps", "valves", "triggers"))
     _int(cfg, "schema", "", 1, 1)
     _str(cfg, "board_id", "")
     mcu = _str(cfg, "mcu", "", tuple(MCU_ARCH))
     if _str(cfg, "mpy_arch", "") != MCU_ARCH[mcu]:
         _fail("mpy_arch", "must be " + MCU_ARCH[mcu] + " for " + mcu)
     usb = _obj(cfg, "usb", "")
+    _only(usb, "usb.", ("vid", "pid", "transport"))
     _int(usb, "vid", "usb.", 1, 0xFFFF)
     _int(usb, "pid", "usb.", 1, 0xFFFF)
     _str(usb, "transport", "usb.", TRANSPORTS)

@@ -46,6 +46,9 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     (_set("watchdog_timeout_ms", 9000), "watchdog_timeout_ms:"),
     (_set("heaters", [{}] * 9), "heaters: must be a list of at most 8"),
     (_set("control_period_ms", True), "control_period_ms:"),
+    (_set("heaters.0.pid.kI", 0.1), "heaters[0].pid.kI: unknown field"),
+    (_set("triggers.0.timer", {"id": 2, "channel": 1}), "triggers[0].timer: unknown field"),
+    (_set("usb.serial", "x"), "usb.serial: unknown field"),
 ])
 def test_broken_field_is_named(mutate: Callable[[dict[str, Any]], None], field: str) -> None:
     cfg = json.loads(PICO.raw)
