@@ -114,7 +114,12 @@ def main() -> None:
         error = ""
     except boardcfg.BoardConfigError as exc:
         cfg, crc, error = None, 0, str(exc)
-    hal = _make_hal(cfg) if cfg else _NoHal()
+    hal = _NoHal()
+    if cfg:
+        try:
+            hal = _make_hal(cfg)
+        except (ValueError, TypeError, OSError) as exc:  # e.g. a pin this chip lacks
+            cfg, crc, error = None, 0, "board file pins: " + str(exc)
     uptime = Uptime()
     ctl = Controller(hal, cfg, crc, boot_id, cause, 0, error)
     wdt = machine.WDT(timeout=cfg["watchdog_timeout_ms"]) if cfg else None
