@@ -182,7 +182,9 @@ module frame_packetiser #(
     localparam [1:0] R_IDLE = 2'd0, R_HDR = 2'd1, R_PAY = 2'd2, R_CRC = 2'd3;
     reg [1:0] rstate;
     reg [3:0] hidx;
-    reg [WB-1:0] k;
+    reg [WB-1:0] words_left, total_left;  // of the frame being sent: stored / payload words
+    reg store_more;                        // words_left != 0, registered (timing)
+    reg [SA:0] rptr_plus1;
     reg [31:0] crc, crc_word;  // the CRC runs one word behind the output (timing)
     reg crc_valid;
     wire load = ~m_tvalid | m_tready;
@@ -205,22 +207,24 @@ module frame_packetiser #(
         endcase
     end
 
-    wire from_store = (k < d_words[di]);
-    wire pop = (rstate == R_PAY) & load & from_store;
-    wire [31:0] next_word = (rstate == R_HDR) ? hdr_word : (from_store ? store_q : 32'd0);
+    wire pop = (rstate == R_PAY) & load & store_more;
+    wire [31:0] next_word = (rstate == R_HDR) ? hdr_word : (store_more ? store_q : 32'd0);
     wire [31:0] crc_next;
     crc32_step u_crc (.crc_in(crc), .data(crc_word), .crc_out(crc_next));
 
-    wire [SA-1:0] rd_addr = rptr[SA-1:0] + {{(SA - 1){1'b0}}, pop};
+    wire [SA-1:0] rd_addr = pop ? rptr_plus1[SA-1:0] : rptr[SA-1:0];
     always @(posedge clk) store_q <= store[rd_addr];
 
     always @(posedge clk) begin
         if (rst) begin
             rstate <= R_IDLE;
             rptr <= 0;
+            rptr_plus1 <= 1;
             dr <= 0;
             hidx <= 0;
-            k <= 0;
+            words_left <= 0;
+            total_left <= 0;
+            store_more <= 1'b0;
             crc <= 32'hFFFFFFFF;
             crc_word <= 0;
             crc_valid <= 1'b0;
@@ -231,14 +235,16 @@ module frame_packetiser #(
         end else begin
             ev_frame_sent <= m_tvalid & m_tready & m_tlast;
             if (m_tready) m_tvalid <= 1'b0;
-            if (pop) rptr <= rptr + 1'b1;
+            if (pop) begin
+                rptr <= rptr_plus1;
+                rptr_plus1 <= rptr_plus1 + 1'b1;
+            end
             crc_valid <= 1'b0;
             if (crc_valid) crc <= crc_next;
             crc_word <= next_word;
             case (rstate)
                 R_IDLE: begin
                     hidx <= 0;
-                    k <= 0;
                     crc <= 32'hFFFFFFFF;
                     if (!desc_empty) rstate <= R_HDR;
                 end
@@ -248,14 +254,23 @@ module frame_packetiser #(
                     m_tlast <= 1'b0;
                     crc_valid <= 1'b1;
                     hidx <= hidx + 4'd1;
-                    if (hidx == 4'd8) rstate <= R_PAY;
+                    if (hidx == 4'd8) begin
+                        rstate <= R_PAY;
+                        words_left <= d_words[di];
+                        total_left <= d_total[di];
+                        store_more <= (d_words[di] != 0);
+                    end
                 end
                 R_PAY: if (load) begin
                     m_tdata <= next_word;
                     m_tvalid <= 1'b1;
                     crc_valid <= 1'b1;
-                    k <= k + 1'b1;
-                    if (k == d_total[di] - 1'b1) rstate <= R_CRC;
+                    total_left <= total_left - 1'b1;
+                    if (total_left == 1) rstate <= R_CRC;
+                    if (store_more) begin
+                        words_left <= words_left - 1'b1;
+                        store_more <= (words_left != 1);
+                    end
                 end
                 default: if (load) begin  // R_CRC
                     m_tdata <= ~(crc_valid ? crc_next : crc);
