@@ -8,11 +8,14 @@ import subprocess
 import sys
 
 import pytest
+import serial
 from opensbs.board.firmware import firmware_version
 from opensbs.board.flash import FlashError, check_identity
 from opensbs.board.schema import load_board
 from opensbs.board.virtual_repl import VirtualReplBoard
 from opensbs.cli import app
+from opensbs.protocol.control import DeviceState, Fault, MsgType
+from opensbs.usb import ControlClient, SerialTransport
 from typer.testing import CliRunner
 
 
@@ -32,11 +35,32 @@ def test_flash_compiles_copies_resets_and_confirms_the_version() -> None:
              "import os, json; print(sorted(os.listdir('opensbs_fw')));"
              "print(json.load(open('board.json'))['mpy_arch'])"],
             capture_output=True, text=True, timeout=60)
+        safe = _boot_with_a_corrupt_board_file(vboard.port)
+    assert safe["state"] == DeviceState.SAFE and safe["faults"] == Fault.BOARD_CONFIG
+    assert "board file" in safe["log"] and safe["boot_faults"] == Fault.BOARD_CONFIG
     lines = listing.stdout.splitlines()
     modules = json.loads(lines[0].replace("'", '"'))
     assert modules and all(name.endswith(".mpy") for name in modules)
     assert "controller.mpy" in modules and "codec.mpy" in modules
     assert lines[1] == "armv6m"
+
+
+def _boot_with_a_corrupt_board_file(port: str) -> dict:
+    """Overwrite board.json on the board, reset it, and ask the firmware how it is."""
+    subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "exec",
+                    "open('board.json', 'w').write('{\"schema\": 1, ')", "+", "reset"],
+                   check=True, capture_output=True, timeout=60)
+    client = ControlClient(SerialTransport(serial.Serial(port, 115200)))
+    frames = client.subscribe_queue({MsgType.BOOT, MsgType.LOG})
+    try:
+        client.connect()
+        status = client.status()
+        seen = [frames.get(timeout=5) for _ in range(2)]
+    finally:
+        client.close()
+    boot = next(f for f in seen if f.msg_type == MsgType.BOOT)
+    log = next(f for f in seen if f.msg_type == MsgType.LOG)
+    return {**status, "boot_faults": boot.fields["faults"], "log": log.fields["text"]}
 
 
 def test_flash_to_a_missing_port_fails_naming_it() -> None:
