@@ -40,7 +40,6 @@ from .plant import FlowCellParams, HeaterZoneModel, SyringeModel, ValveModel
 SUBSTEP_US = 10_000
 _codec = import_firmware("codec")
 _boardcfg = import_firmware("boardcfg")
-_thermistor = import_firmware("thermistor")
 _controller = import_firmware("controller")
 
 
