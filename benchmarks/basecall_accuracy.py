@@ -33,7 +33,7 @@ def conditions(tile_px: int, quick: bool) -> list[tuple[str, SimConfig]]:
         ("50cyc", small.replace(read_length=50)),
         ("phasing_0.05/0.05", small.replace(phasing=0.0005, prephasing=0.0005)),
         ("phasing_0.5/0.5", small.replace(phasing=0.005, prephasing=0.005)),
-        ("two_colour", small.replace(chemistry="two_colour")),
+        ("two-colour", small.replace(chemistry="two-colour")),
         ("density_300k", small.replace(density_per_mm2=300_000.0)),
         ("crosstalk_x1.5", small.replace(crosstalk=tuple(
             tuple(float(v) for v in row) for row in _scaled_crosstalk(small, 1.5)))),

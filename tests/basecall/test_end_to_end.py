@@ -90,3 +90,11 @@ def test_offline_commands(tmp_path, called) -> None:
     assert tile.calls.bases.shape[1] == 40
     missing = runner.invoke(app, ["basecall", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "not a directory" in missing.output
+
+
+def test_two_colour_tile_against_truth() -> None:
+    config = SMALL.replace(chemistry="two-colour", read_length=30, seed=12)
+    tile = simulate_and_call(config, oracle=False)["caller"]
+    rows = tile.matched & tile.calls.passing_filter
+    assert tile.calls.passing_filter.mean() > 0.6
+    assert tile.errors[rows].mean() < 0.01

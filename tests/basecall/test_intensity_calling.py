@@ -70,8 +70,8 @@ def test_four_colour_chastity_is_brightest_over_top_two() -> None:
 
 
 def test_two_colour_signatures() -> None:
-    # A = blue only, C = both, G = dark, T = green only
-    signal = np.array([[1.0, 0.0], [0.9, 1.1], [0.05, -0.02], [0.1, 0.95]])
+    # channels (green, blue): A = blue only, C = both, G = dark, T = green only
+    signal = np.array([[0.0, 1.0], [1.1, 0.9], [0.05, -0.02], [0.95, 0.1]])
     calls = call_bases(signal, np.ones(4), TWO_COLOUR)
     np.testing.assert_array_equal(calls.bases, [0, 1, 2, 3])
     assert np.all(calls.chastity > 0.8)

@@ -35,22 +35,33 @@ def background_at(grid: np.ndarray, xy_px: np.ndarray, image_shape: tuple[int, i
 
     Each grid cell is the value at its block's centre; values in between are bilinear.
     """
-    rows, cols = grid.shape
+    index, weights = grid_weights(grid.shape, xy_px, image_shape)
+    values = grid.astype(np.float32).reshape(-1)[index]
+    return np.einsum("nk,nk->n", values, weights)
+
+
+def grid_weights(grid_shape: tuple[int, int], xy_px: np.ndarray, image_shape: tuple[int, int]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices (n, 4) and bilinear weights (n, 4) of positions on a background grid."""
+    rows, cols = grid_shape
     gy = np.clip((xy_px[:, 1] + 0.5) * (rows / image_shape[0]) - 0.5, 0.0, rows - 1.0)
     gx = np.clip((xy_px[:, 0] + 0.5) * (cols / image_shape[1]) - 0.5, 0.0, cols - 1.0)
-    if rows == 1 or cols == 1:
-        padded = np.pad(grid, ((0, rows == 1), (0, cols == 1)), mode="edge")
-        return _bilinear_small(padded, gx, gy)
-    return _bilinear_small(grid, gx, gy)
+    r0 = np.minimum(gy.astype(np.int64), max(rows - 2, 0))
+    c0 = np.minimum(gx.astype(np.int64), max(cols - 2, 0))
+    r1 = np.minimum(r0 + 1, rows - 1)
+    c1 = np.minimum(c0 + 1, cols - 1)
+    fy = np.clip(gy - r0, 0.0, 1.0).astype(np.float32)
+    fx = np.clip(gx - c0, 0.0, 1.0).astype(np.float32)
+    index = np.stack([r0 * cols + c0, r0 * cols + c1, r1 * cols + c0, r1 * cols + c1], axis=1)
+    weights = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], axis=1)
+    return index, weights.astype(np.float32)
 
 
-def _bilinear_small(grid: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
-    rows, cols = grid.shape
-    c0 = np.minimum(gx.astype(np.int32), cols - 2)
-    r0 = np.minimum(gy.astype(np.int32), rows - 2)
-    fx = (gx - c0).astype(np.float32)
-    fy = (gy - r0).astype(np.float32)
-    g = grid.astype(np.float32)
-    top = g[r0, c0] + (g[r0, c0 + 1] - g[r0, c0]) * fx
-    bottom = g[r0 + 1, c0] + (g[r0 + 1, c0 + 1] - g[r0 + 1, c0]) * fx
-    return top + (bottom - top) * fy
+def background_field(image: np.ndarray) -> np.ndarray:
+    """Full-size, block-constant background of ``image`` (for detection, where speed matters
+    more than smoothness)."""
+    grid = background_grid(image)
+    by = -(-image.shape[0] // grid.shape[0])
+    bx = -(-image.shape[1] // grid.shape[1])
+    field = np.repeat(np.repeat(grid.astype(np.float32), by, axis=0), bx, axis=1)
+    return field[: image.shape[0], : image.shape[1]]

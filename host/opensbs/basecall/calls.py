@@ -4,8 +4,9 @@ Four-colour: the brightest channel is called; chastity = brightest / (brightest 
 brightest) after clipping negative values to 0 (formats.md); a cluster dark in every channel
 is a no-call (N, chastity 0).
 Two-colour: the signal scaled by the cluster's expected brightness is matched to the nearest
-base signature (A = blue, C = both, G = dark, T = green); chastity = d2 / (d1 + d2) with d1, d2
-the distances to the nearest and second-nearest signature (1 on a signature, 0.5 halfway).
+base signature (A = blue only, C = both, G = dark, T = green only); chastity = d2 / (d1 + d2)
+with d1, d2 the distances to the nearest and second-nearest signature (1 on a signature, 0.5
+halfway).
 """
 
 from dataclasses import dataclass
@@ -39,12 +40,14 @@ def call_bases(signal: np.ndarray, scale: np.ndarray, chemistry: Chemistry) -> C
 
 def _call_four_colour(signal: np.ndarray, scale: np.ndarray) -> Calls:
     clipped = np.maximum(signal, np.float32(0.0))
-    bases = np.argmax(clipped, axis=1)
     high01, low01 = np.maximum(clipped[:, 0], clipped[:, 1]), np.minimum(clipped[:, 0],
                                                                           clipped[:, 1])
     high23, low23 = np.maximum(clipped[:, 2], clipped[:, 3]), np.minimum(clipped[:, 2],
                                                                           clipped[:, 3])
     brightest = np.maximum(high01, high23)
+    first_of_01 = (clipped[:, 1] > clipped[:, 0]).astype(np.uint8)
+    first_of_23 = (clipped[:, 3] > clipped[:, 2]).astype(np.uint8) + np.uint8(2)
+    bases = np.where(high23 > high01, first_of_23, first_of_01)
     second = np.maximum(np.minimum(high01, high23), np.maximum(low01, low23))
     total = brightest + second
     chastity = np.divide(brightest, total, out=np.zeros_like(total), where=total > 0)

@@ -4,8 +4,8 @@ A chemistry is a signature matrix ``signature`` (channels x 4 bases, A C G T): t
 crosstalk-corrected, unit-amplitude signal of each base in each channel.
 
 - four-colour: one channel per base (A, C, G, T), signature = identity.
-- two-colour (NovaSeq X encoding): channels (blue, green); A = blue only, C = both,
-  G = dark, T = green only.
+- two-colour (NovaSeq X encoding): channels (green, blue), the order of the recipe's and the
+  simulator's two-colour channels; A = blue only, C = both, G = dark, T = green only.
 """
 
 from dataclasses import dataclass
@@ -37,8 +37,8 @@ class Chemistry:
 FOUR_COLOUR = Chemistry("four-colour", ("A", "C", "G", "T"), np.eye(4))
 TWO_COLOUR = Chemistry(
     "two-colour",
-    ("blue", "green"),
-    np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 1.0]]),
+    ("green", "blue"),
+    np.array([[0.0, 1.0, 0.0, 1.0], [1.0, 1.0, 0.0, 0.0]]),
 )
 
 

@@ -21,6 +21,7 @@ from .chemistry import Chemistry
 from .errors import BasecallError, ShapeError
 
 MIN_PURE_CLUSTERS = 50
+MAX_CLUSTERS = 60_000  # a regular subsample this large pins the model down
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ def estimate_colour_model(intensities: np.ndarray, chemistry: Chemistry,
     """
     n_channels = chemistry.n_channels
     y = as_float_array(intensities, 3, "intensities", n_channels).astype(np.float64)
+    y = y[:: max(1, -(-y.shape[0] // MAX_CLUSTERS))]
     n_clusters, n_cycles, _ = y.shape
     if n_cycles < 2:
         raise ShapeError("crosstalk estimation needs at least 2 cycles of intensities")

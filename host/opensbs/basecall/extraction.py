@@ -8,7 +8,7 @@ neighbours is then removed (``unmixing``).
 
 import numpy as np
 
-from .background import background_at, background_grid
+from .background import background_at, background_grid, grid_weights
 from .errors import BasecallError, ShapeError
 from .unmixing import isolated, kernel_sigma_px
 
@@ -69,28 +69,11 @@ class Extractor:
     def _background(self, grid: np.ndarray) -> np.ndarray:
         if self._grid_shape != grid.shape:
             self._grid_shape = grid.shape
-            self._grid_index, self._grid_weights = _grid_weights(
+            self._grid_index, self._grid_weights = grid_weights(
                 grid.shape, self.positions_px, self.image_shape)
         assert self._grid_index is not None and self._grid_weights is not None
         values = grid.astype(np.float32).reshape(-1)[self._grid_index]
         return np.einsum("nk,nk->n", values, self._grid_weights)
-
-
-def _grid_weights(grid_shape: tuple[int, int], xy_px: np.ndarray, image_shape: tuple[int, int]
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices (n, 4) and bilinear weights (n, 4) of positions on a background grid."""
-    rows, cols = grid_shape
-    gy = np.clip((xy_px[:, 1] + 0.5) * (rows / image_shape[0]) - 0.5, 0.0, rows - 1.0)
-    gx = np.clip((xy_px[:, 0] + 0.5) * (cols / image_shape[1]) - 0.5, 0.0, cols - 1.0)
-    r0 = np.minimum(gy.astype(np.int64), max(rows - 2, 0))
-    c0 = np.minimum(gx.astype(np.int64), max(cols - 2, 0))
-    r1 = np.minimum(r0 + 1, rows - 1)
-    c1 = np.minimum(c0 + 1, cols - 1)
-    fy = (gy - r0).astype(np.float32)
-    fx = (gx - c0).astype(np.float32)
-    index = np.stack([r0 * cols + c0, r0 * cols + c1, r1 * cols + c0, r1 * cols + c1], axis=1)
-    weights = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], axis=1)
-    return index, weights.astype(np.float32)
 
 
 def bilinear(image: np.ndarray, xy_px: np.ndarray) -> np.ndarray:

@@ -94,7 +94,8 @@ def offset_weights(
     design = np.zeros((features.shape[0], features.shape[1] + present.size))
     design[:, : features.shape[1]] = features
     design[np.arange(ids.size), features.shape[1] + ids] = 1.0
-    solution, *_ = np.linalg.lstsq(design, target, rcond=None)
+    normal = design.T @ design
+    solution = np.linalg.lstsq(normal, design.T @ target, rcond=None)[0]
     return solution[: len(OFFSETS)]
 
 

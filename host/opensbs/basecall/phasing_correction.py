@@ -56,6 +56,7 @@ class PhasingCorrector:
         self.max_lookahead = max_lookahead
         self._sig = np.vstack([chemistry.signature.T, np.zeros(chemistry.n_channels)]).astype(
             np.float32)  # (5, channels): row 4 = no call
+        self._informative = np.append(chemistry.signature.sum(axis=0) > 0, False)  # lit bases
         self._matrix = phasing_matrix(self.rates.phasing, self.rates.prephasing, 64)
         self._ring = np.full((HISTORY, self.n_clusters), NO_CALL, dtype=np.uint8)
         self._ring_signal: dict[int, np.ndarray] = {}  # position -> sig of its call (n, ch)
@@ -153,8 +154,7 @@ class PhasingCorrector:
         return result
 
     def _update_amplitude(self, calls: Calls) -> None:
-        informative = (calls.bases < NO_CALL) & (self.chemistry.signature[:, np.minimum(
-            calls.bases, 3)].sum(axis=0) > 0)
+        informative = self._informative[calls.bases]
         ratio = np.clip(calls.signal_ratio, 0.0, 2.0)
         good = informative & (calls.chastity > 0.7)
         if good.sum() < 10:

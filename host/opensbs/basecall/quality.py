@@ -19,7 +19,7 @@ from .errors import QualityTableError, ShapeError
 
 SHIPPED_TABLE_PATH = Path(__file__).with_name("qtable.json")
 MIN_QUALITY = 2
-MAX_QUALITY = 40
+MAX_QUALITY = 50
 SMOOTHING_BASES = 200.0
 PREDICTORS = ("chastity", "neighbour_chastity", "signal_ratio", "cycle")
 DEFAULT_EDGES: dict[str, list[float]] = {
@@ -119,8 +119,26 @@ def calibrate_table(predictors: Predictors, is_error: np.ndarray, source: str = 
         bases.sum(axis=other_axes) + SMOOTHING_BASES)
     parent = parent.reshape((-1,) + (1,) * (len(shape) - 1))
     rate = (wrong + SMOOTHING_BASES * parent) / (bases + SMOOTHING_BASES)
+    rate = np.apply_along_axis(_decreasing, 0, np.concatenate([rate, bases + SMOOTHING_BASES]),
+                               rate.shape[0])
     quality = np.clip(np.rint(-10.0 * np.log10(rate)), MIN_QUALITY, MAX_QUALITY)
     return QualityTable(bin_edges, quality.astype(np.uint8), source)
+
+
+def _decreasing(rate_and_weight: np.ndarray, n: int) -> np.ndarray:
+    """Weighted pool-adjacent-violators: the closest non-increasing sequence to ``rate``
+    (error rates must not rise with chastity)."""
+    values = list(rate_and_weight[:n])
+    weights = list(rate_and_weight[n:])
+    blocks: list[list[float]] = []  # [mean, weight, length]
+    for value, weight in zip(values, weights, strict=True):
+        blocks.append([value, weight, 1])
+        while len(blocks) > 1 and blocks[-2][0] < blocks[-1][0]:
+            mean2, weight2, length2 = blocks.pop()
+            mean1, weight1, length1 = blocks.pop()
+            total = weight1 + weight2
+            blocks.append([(mean1 * weight1 + mean2 * weight2) / total, total, length1 + length2])
+    return np.concatenate([np.full(int(length), mean) for mean, _, length in blocks])
 
 
 def empirical_calibration(qualities: np.ndarray, is_error: np.ndarray, min_bases: int = 1000

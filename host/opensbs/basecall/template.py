@@ -14,18 +14,17 @@ Positions are (x, y) pixels in the frame of cycle 1 (x = column).
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage, sparse
+from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .background import background_grid
+from .background import background_field
 from .chemistry import Chemistry
 from .crosstalk import estimate_colour_model
 from .errors import BasecallError, ShapeError
 from .extraction import extract_intensities
 from .registration import Registrar
 
-SMOOTHING_SIGMA_PX = 0.6
 NOISE_THRESHOLD_SIGMAS = 6.0
 MIN_PEAK_FRACTION = 0.15
 MERGE_RADIUS_PX = 0.6
@@ -41,11 +40,34 @@ class Template:
 
 
 def subtract_background(image: np.ndarray) -> np.ndarray:
-    """``image`` minus its smooth local background, as float32."""
-    grid = background_grid(image)
-    zoom = (image.shape[0] / grid.shape[0], image.shape[1] / grid.shape[1])
-    field = ndimage.zoom(grid, zoom, order=1, mode="nearest", grid_mode=True)
-    return image.astype(np.float32) - field[: image.shape[0], : image.shape[1]]
+    """``image`` minus its local background, as float32."""
+    return image.astype(np.float32) - background_field(image)
+
+
+def shift_image(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """``image`` resampled bilinearly at (x + dx, y + dy): undoes a registration shift."""
+    ix, iy = int(np.floor(dx)), int(np.floor(dy))
+    fx, fy = np.float32(dx - ix), np.float32(dy - iy)
+    pad = max(abs(ix), abs(iy)) + 2
+    padded = np.pad(image, pad, mode="edge")
+    height, width = image.shape
+    base = padded[pad + iy: pad + iy + height + 1, pad + ix: pad + ix + width + 1]
+    top = base[:-1, :-1] * ((1 - fx) * (1 - fy))
+    top += base[:-1, 1:] * (fx * (1 - fy))
+    top += base[1:, :-1] * ((1 - fx) * fy)
+    top += base[1:, 1:] * (fx * fy)
+    return top
+
+
+def smooth_binomial(image: np.ndarray) -> np.ndarray:
+    """Separable [1, 2, 1] / 4 smoothing (a Gaussian of sigma ~0.7 px), edges replicated."""
+    padded = np.pad(image.astype(np.float32, copy=False), 1, mode="edge")
+    rows = padded[:-2] + padded[2:]
+    rows += 2 * padded[1:-1]
+    out = rows[:, :-2] + rows[:, 2:]
+    out += 2 * rows[:, 1:-1]
+    out *= np.float32(1 / 16)
+    return out
 
 
 def build_template(cycle_images: list[np.ndarray], chemistry: Chemistry) -> Template:
@@ -60,7 +82,7 @@ def build_template(cycle_images: list[np.ndarray], chemistry: Chemistry) -> Temp
     corrected = [[subtract_background(ch) for ch in cycle] for cycle in cycle_images]
     registrar = Registrar(np.sum(corrected[0], axis=0))
     shifts = np.array([[registrar.shift_px(ch) for ch in cycle] for cycle in corrected])
-    aligned = np.array([[ndimage.shift(ch, (-shifts[t, c, 1], -shifts[t, c, 0]), order=1)
+    aligned = np.array([[shift_image(ch, shifts[t, c, 0], shifts[t, c, 1])
                          for c, ch in enumerate(cycle)] for t, cycle in enumerate(corrected)])
     scales = np.maximum(np.percentile(aligned[0], 99.5, axis=(1, 2)), 1e-6)
     summed = (aligned / scales[None, :, None, None].astype(np.float32)).max(axis=1).sum(axis=0)
@@ -102,21 +124,31 @@ def merge_detections(points_px: np.ndarray, n_cycles: int) -> np.ndarray:
 
 def detect_clusters(image: np.ndarray) -> np.ndarray:
     """Sub-pixel (x, y) of the local maxima of a background-free cluster image."""
-    smooth = ndimage.gaussian_filter(np.asarray(image, dtype=np.float32), SMOOTHING_SIGMA_PX)
+    smooth = smooth_binomial(np.asarray(image, dtype=np.float32))
     sample = smooth[::4, ::4]
     lower = sample[sample < np.median(sample)]
     noise = 1.4826 * float(np.median(np.abs(lower - np.median(lower)))) if lower.size else 0.0
-    is_peak = smooth == ndimage.maximum_filter(smooth, size=3, mode="constant")
-    is_peak[[0, -1], :] = False
-    is_peak[:, [0, -1]] = False
-    candidates = is_peak & (smooth > NOISE_THRESHOLD_SIGMAS * noise)
-    if not candidates.any():
+    height, width = smooth.shape
+    inner = np.zeros_like(smooth, dtype=bool)
+    inner[1:-1, 1:-1] = smooth[1:-1, 1:-1] > NOISE_THRESHOLD_SIGMAS * noise
+    flat = smooth.reshape(-1)
+    index = np.flatnonzero(inner)
+    values = flat[index]
+    for step in (-width - 1, -width, -width + 1, -1, 1, width - 1, width, width + 1):
+        keep = values >= flat[index + step]
+        index, values = index[keep], values[keep]
+    if index.size == 0:
         return np.empty((0, 2))
-    floor = MIN_PEAK_FRACTION * float(np.median(smooth[candidates]))
-    rows, cols = np.nonzero(candidates & (smooth > floor))
-    logs = np.log(np.maximum(smooth, 1e-6))
-    dx = _gauss_offset(logs[rows, cols - 1], logs[rows, cols], logs[rows, cols + 1])
-    dy = _gauss_offset(logs[rows - 1, cols], logs[rows, cols], logs[rows + 1, cols])
+    floor = MIN_PEAK_FRACTION * float(np.median(values))
+    index = index[values > floor]
+    rows, cols = np.divmod(index, width)
+
+    def log_at(offset: int) -> np.ndarray:
+        return np.log(np.maximum(flat[index + offset], 1e-6))
+
+    centre = log_at(0)
+    dx = _gauss_offset(log_at(-1), centre, log_at(1))
+    dy = _gauss_offset(log_at(-width), centre, log_at(width))
     return np.column_stack([cols + dx, rows + dy])
 
 
