@@ -110,6 +110,10 @@ def test_interop_reader_agrees_with_summary(reference_run: Path):
     assert total.yield_g() * 1e9 == pytest.approx(summary["yield_bases"], rel=1e-6)
     assert total.percent_gt_q30() / 100 == pytest.approx(summary["q30_fraction"], rel=1e-5)
     assert total.error_rate() / 100 == pytest.approx(summary["error_rate"], rel=1e-5)
+    lane = result.at(0).at(0)
+    assert lane.percent_aligned().mean() / 100 == pytest.approx(summary["aligned_fraction"],
+                                                                rel=1e-5)
+    assert summary["aligned_fraction"] > 0.8  # most PF reads come from one true cluster
 
 
 def test_run_log_records_commands_telemetry_and_safe_stop(reference_run: Path):

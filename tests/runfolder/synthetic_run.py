@@ -45,7 +45,8 @@ def synthetic_run(root: Path, seed: int = 3):
         folder.write_filter(tile, passed)
         folder.write_locs(tile, rng.random((n, 2)) * 1000)
         tiles.append(TileSummary(1, tile, n, int(passed.sum()), 0.25,
-                                 phasing=[0.001 + k / 1e4, 0.0012], prephasing=[0.002, 0.0009]))
+                                 phasing=[0.001 + k / 1e4, 0.0012], prephasing=[0.002, 0.0009],
+                                 aligned=[0.97 - k / 100, 0.95]))
     folder.write_interop(tiles, metrics)
     with RunLog(folder.layout.run_log) as log:
         for t_s, temp_mc in enumerate(range(25000, 60000, 5000)):

@@ -39,6 +39,12 @@ def test_record_bytes_follow_formats_md():
         "<HHH50I", 1, 1101, 3, *([0] * 29 + [7] + [0] * 20))
 
 
+def test_aligned_fraction_is_tile_code_300_per_read():
+    tile = TileSummary(1, 1102, 10, 8, 1.0, phasing=[0.0], prephasing=[0.0], aligned=[0.5])
+    data = interop_files([tile], [])["TileMetricsOut.bin"]
+    assert data.endswith(struct.pack("<HHHf", 1, 1102, 300, 50.0))
+
+
 def test_error_metrics_file_only_when_truth_is_known():
     files = interop_files([], [_metric(error_pct=None)])
     assert "ErrorMetricsOut.bin" not in files
@@ -68,6 +74,8 @@ def test_interop_library_reports_the_numbers_of_our_summary(tmp_path: Path):
         assert lane.percent_gt_q30() / 100 == pytest.approx(read["q30_fraction"], rel=1e-5)
         assert lane.error_rate().mean() / 100 == pytest.approx(read["error_rate"], rel=1e-5)
         assert lane.yield_g() * 1e9 == pytest.approx(read["yield_bases"], rel=1e-6)
+        assert lane.percent_aligned().mean() / 100 == pytest.approx(read["aligned_fraction"],
+                                                                    rel=1e-5)
 
 
 def test_fastq_from_bcls_matches_calls(tmp_path: Path):

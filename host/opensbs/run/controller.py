@@ -224,8 +224,8 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
                                   0.0 if sigma is None else FWHM_PER_SIGMA * sigma))
     extra = {**setup.extra_summary, "max_basecall_lag_cycles": progress.max_lag_cycles}
     truths = None if setup.truths is None else setup.truths()
-    shutil.rmtree(setup.folder.layout.state / "images", ignore_errors=True)
     summary = finalize_run(setup.folder, results, truths, extra)
     setup.journal.append("finished")
+    shutil.rmtree(setup.folder.layout.state / "images", ignore_errors=True)  # resume needs none
     on_event("finished", wall_elapsed_s=round(progress.elapsed_s(), 3))
     return summary

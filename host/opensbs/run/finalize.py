@@ -33,9 +33,10 @@ class TileResult:
     fwhm_px: float = 0.0  # spot width from the caller's point-spread estimate (0: unknown)
 
 
-def tile_metrics(folder: RunFolder, result: TileResult, cycles: int,
-                 truth: TileTruth | None) -> list[CycleTileMetrics]:
-    """Per-cycle metrics of one tile from its BCLs and kept intensities."""
+def tile_metrics(folder: RunFolder, result: TileResult, cycles: int, truth: TileTruth | None
+                 ) -> tuple[list[CycleTileMetrics], float | None]:
+    """Per-cycle metrics of one tile from its BCLs and kept figures, and the fraction of its
+    PF clusters aligned to the truth (None without one)."""
     lane = folder.recipe.flowcell.lane
     matched = None if truth is None else match_truth(result.positions_px, truth)
     aligned = None if matched is None else matched >= 0
@@ -57,7 +58,9 @@ def tile_metrics(folder: RunFolder, result: TileResult, cycles: int,
             timestamp=cycle,
             errors_so_far=None if mismatch is None else errors_so_far, mismatch=mismatch,
             aligned=aligned))
-    return out
+    if aligned is None or not result.passed.any():
+        return out, None
+    return out, float((aligned & result.passed).sum() / result.passed.sum())
 
 
 def finalize_run(folder: RunFolder, results: Sequence[TileResult],
@@ -70,11 +73,13 @@ def finalize_run(folder: RunFolder, results: Sequence[TileResult],
         folder.write_filter(r.tile, r.passed)
         folder.write_locs(r.tile, r.positions_px)
         truth = None if truths is None else truths.get(r.tile)
-        metrics += tile_metrics(folder, r, cycles, truth)
+        tile_cycles, aligned = tile_metrics(folder, r, cycles, truth)
+        metrics += tile_cycles
         reads = len(recipe.reads)
         tiles.append(TileSummary(recipe.flowcell.lane, r.tile, len(r.passed),
                                  int(np.count_nonzero(r.passed)), r.area_mm2,
-                                 phasing=[r.phasing] * reads, prephasing=[r.prephasing] * reads))
+                                 phasing=[r.phasing] * reads, prephasing=[r.prephasing] * reads,
+                                 aligned=[] if aligned is None else [aligned] * reads))
     folder.write_interop(tiles, metrics)
     summary = build_summary([rd.cycles for rd in recipe.reads], tiles, metrics,
                             run_id=folder.identity.run_id, channel_names=recipe.channel_names,

@@ -40,7 +40,8 @@ CODE_CLUSTERS_PF = 103
 
 @dataclass(frozen=True)
 class TileSummary:
-    """Per-tile numbers for TileMetricsOut.bin (phasing/prephasing as fractions per cycle)."""
+    """Per-tile numbers for TileMetricsOut.bin: phasing/prephasing as fractions per cycle, and
+    the fraction of PF clusters aligned (to the truth or a control), per read."""
 
     lane: int
     tile: int
@@ -49,6 +50,7 @@ class TileSummary:
     area_mm2: float
     phasing: Sequence[float] = ()
     prephasing: Sequence[float] = ()
+    aligned: Sequence[float] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ def tile_records(tiles: Sequence[TileSummary]) -> np.ndarray:
                  (t.lane, t.tile, CODE_CLUSTERS_PF, t.clusters_pf)]
         for read, (ph, pre) in enumerate(zip(t.phasing, t.prephasing, strict=True)):
             rows += [(t.lane, t.tile, 200 + 2 * read, ph), (t.lane, t.tile, 201 + 2 * read, pre)]
+        rows += [(t.lane, t.tile, 300 + read, 100.0 * fraction)
+                 for read, fraction in enumerate(t.aligned)]
     return np.array(rows, dtype=TILE_DTYPE)
 
 

@@ -4,7 +4,8 @@ The numbers follow the InterOp/SAV conventions, so Illumina's `interop` summary 
 run folder reports the same values: yield, %>=Q30 and error rate count the usable cycles of
 each read (all but its last cycle, which only serves phasing estimation); a read's error rate
 is the mean over cycles per tile, then over tiles, and the run's is the mean over reads;
-phasing and prephasing are tile means per read, and means over reads for the run.
+phasing, prephasing and the aligned fraction (of PF clusters) are tile means per read, and
+means over reads for the run.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ def _block(tiles: Sequence[TileSummary], metrics: Sequence[CycleTileMetrics],
                   if read_index is None or i == read_index]
     out["phasing"] = mean(phasing) if phasing else None
     out["prephasing"] = mean(prephasing) if prephasing else None
+    aligned = [t.aligned[i] for t in tiles for i in range(len(t.aligned))
+               if read_index is None or i == read_index]
+    out["aligned_fraction"] = mean(aligned) if aligned else None
     return out
 
 
@@ -70,7 +74,7 @@ def build_summary(read_cycles: Sequence[int], tiles: Sequence[TileSummary],
     summary["tiles"] = [
         {"tile": t.tile, **_block([t], [m for m in usable if m.tile == t.tile], None)}
         for t in tiles]
-    for key in ("error_rate", "phasing", "prephasing"):
+    for key in ("error_rate", "phasing", "prephasing", "aligned_fraction"):
         values = [r[key] for r in summary["reads"] if r[key] is not None]
         summary[key] = mean(values) if values else None
     summary.update(extra)
