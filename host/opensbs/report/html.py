@@ -51,6 +51,7 @@ def _summary_table(summary: dict[str, Any]) -> str:
             ("% ≥ Q30", _pct(summary["q30_fraction"])),
             ("Yield", f"{summary['yield_bases']:,} bases"),
             ("Error rate", _pct(summary.get("error_rate"))),
+            ("% aligned", _pct(summary.get("aligned_fraction"))),
             ("Phasing / cycle", _pct(summary.get("phasing"))),
             ("Prephasing / cycle", _pct(summary.get("prephasing")))]
     head = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
