@@ -244,3 +244,19 @@ def test_usb_disconnect_stops_safely_and_resumes_identically(reference_run: Path
     monkeypatch.undo()
     start_run(RunRequest(resume=out))
     assert _calls_bytes(out) == _calls_bytes(reference_run)
+
+
+def test_base_caller_failure_stops_the_run_safely(tmp_path: Path):
+    from opensbs.run import RunStopped
+
+    recipe = tmp_path / "too_small.toml"
+    recipe.write_text(TINY.read_text().replace("width_px = 192", "width_px = 16")
+                      .replace("height_px = 192", "height_px = 16"))
+    with pytest.raises(RunStopped, match="base calling failed") as stopped:
+        start_run(RunRequest(sim=True, recipe=recipe, out=tmp_path / "run", seed=5))
+    assert stopped.value.completed_cycles < CYCLES
+    log = read_run_log(tmp_path / "run" / "run_log.jsonl")
+    stop = max(i for i, r in enumerate(log) if r["kind"] == "stop")
+    assert [r["name"] for r in log[stop:] if r["kind"] == "command"] == ["heater_off",
+                                                                         "pump_stop"]
+    assert not Journal(tmp_path / "run" / "journal.jsonl").read().finished

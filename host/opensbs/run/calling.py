@@ -68,35 +68,50 @@ class BasecallWorker:
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, cycle: int, tile: int, images: np.ndarray) -> None:
-        """Queue one tile's images (blocks while the worker is `max_queued_cycles` behind)."""
+    def _raise_if_failed(self) -> None:
         if self.error is not None:
             raise RuntimeError(f"base calling failed: {self.error!r}") from self.error
+
+    def _put(self, item: tuple[int, int, np.ndarray] | None) -> None:
+        """Queue `item`, waiting while the queue is full; fails if the worker has failed."""
         while True:
+            self._raise_if_failed()
             try:
-                self._queue.put((cycle, tile, images), timeout=0.5)
+                self._queue.put(item, timeout=0.5)
                 return
             except queue.Full:
-                if self.error is not None:
-                    raise RuntimeError(f"base calling failed: {self.error!r}") from self.error
+                continue
+
+    def submit(self, cycle: int, tile: int, images: np.ndarray) -> None:
+        """Queue one tile's images (blocks while the worker is `max_queued_cycles` behind)."""
+        self._put((cycle, tile, images))
 
     def finish(self) -> None:
         """Wait for every queued cycle to be called, then flush the callers."""
-        self._queue.put(self._STOP)
+        self._put(self._STOP)
         self._thread.join()
-        if self.error is not None:
-            raise RuntimeError(f"base calling failed: {self.error!r}") from self.error
+        self._raise_if_failed()
         for tile, caller in self.callers.items():
             for calls in caller.finish():
                 self._write(tile, calls)
 
     def abandon(self, timeout_s: float = 30.0) -> None:
-        """Stop after the cycles already queued (at most `timeout_s`)."""
-        self._queue.put(self._STOP)
+        """Stop after the cycles already queued (waiting at most about `timeout_s` for them)."""
+        if not self._thread.is_alive():
+            return
+        if not self._try_put_stop(timeout_s):
+            self._abandon.set()  # queue still full: stop after the item in hand
         self._thread.join(timeout_s)
         if self._thread.is_alive():
             self._abandon.set()
             self._thread.join()
+
+    def _try_put_stop(self, timeout_s: float) -> bool:
+        try:
+            self._queue.put(self._STOP, timeout=timeout_s)
+        except queue.Full:
+            return False
+        return True
 
     def _write(self, tile: int, calls: CycleCalls) -> None:
         self.folder.write_bcl(calls.cycle, tile, calls.bases, calls.qualities)

@@ -165,7 +165,8 @@ def _run_steps(setup: RunSetup, cycle: int, worker: BasecallWorker,
 
 
 def execute_run(setup: RunSetup) -> dict[str, Any]:
-    """Run cycles `start_cycle`..last, then finalize; returns the summary.
+    """Run every cycle, then finalize; returns the summary. Cycles completed before a resume
+    are replayed on the virtual instrument, or their stored images re-fed to the caller.
 
     Raises RunStopped on Ctrl-C or an instrument failure, after the safe stop."""
     recipe, progress, log = setup.recipe, setup.progress, setup.log
