@@ -24,7 +24,8 @@ Behaviour, identical to the RTL:
 * Each frame carries the id (TRIGGER_COUNT value) and timestamp of the latest trigger; if no
   trigger came since the previous frame (or none ever, id 0 and timestamp 0), NO_TRIGGER is set.
 * ``sequence`` counts frames since reset (never cleared); COUNTER_CLEAR zeroes FRAME_COUNT,
-  DROP_COUNT, OVERFLOW_COUNT, TRIGGER_COUNT (hence trigger ids) and STATUS.FIFO_OVERFLOW_SEEN.
+  DROP_COUNT, OVERFLOW_COUNT, TRIGGER_COUNT (hence trigger ids) and STATUS.FIFO_OVERFLOW_SEEN,
+  and forgets the latest trigger (the next frame says NO_TRIGGER, id 0, timestamp 0).
 * The model's bridge always keeps up, so it never sets OVERFLOW; the RTL does when the host
   stalls (see docs/fpga.md).
 
@@ -191,6 +192,8 @@ class CaptureModel:
         for counter in _COUNTERS:
             self._regs[counter] = 0
         self._overflow_seen = False
+        self._trigger_timestamp_us = 0
+        self._trigger_fresh = False
 
     # -- trigger and frames ----------------------------------------------------------------
 
