@@ -122,7 +122,8 @@ def test_run_log_records_commands_telemetry_and_safe_stop(reference_run: Path):
     assert {"identify", "command", "telemetry", "step_done", "cycle_imaged",
             "cycle_basecalled", "finished"} <= kinds
     commands = [r["name"] for r in log if r["kind"] == "command"]
-    assert {"valve_select", "pump_move", "heater_set"} <= set(commands)
+    assert {"valve_select", "pump_move", "heater_set", "trigger_program"} <= set(commands)
+    assert commands.count("trigger_program") == CYCLES * len(TILES) * 4
     assert commands[-2:] == ["heater_off", "pump_stop"]
     temps = [r["temperature_mc"] for r in log if r["kind"] == "telemetry"]
     assert max(temps) > 59_000  # the flow cell really reached the 60 C set-point

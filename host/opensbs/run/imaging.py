@@ -96,9 +96,11 @@ class TriggeredImager:
         for index, channel in enumerate(self.recipe.imaging.channels):
             self.receiver.write_register(Register.CHANNEL, index)
             exposure = channel.exposure_us
-            self.client.trigger_program(TRIGGER_OUTPUT, exposure_us=exposure,
-                                        period_us=exposure + TRIGGER_GAP_US, pulse_count=1,
-                                        laser_mask=1 << index)
+            program = {"exposure_us": exposure, "period_us": exposure + TRIGGER_GAP_US,
+                       "pulse_count": 1, "laser_mask": 1 << index}
+            self.on_event("command", name="trigger_program", output=TRIGGER_OUTPUT,
+                          cycle=cycle, tile=tile, channel=index, **program)
+            self.client.trigger_program(TRIGGER_OUTPUT, **program)
             self.client.trigger_arm(TRIGGER_OUTPUT)
             self.client.trigger_fire(TRIGGER_OUTPUT)
             if self.advance is not None:
