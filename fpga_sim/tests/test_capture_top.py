@@ -35,6 +35,7 @@ from opensbs.protocol.image import (
     decode_register_reply,
     encode_register_command,
 )
+from opensbs.sim import SimConfig, TileSimulator
 from sim_runner import TB_DIR, have_simulator, rtl_sources, run_cocotb
 
 GOLDEN = Path(__file__).resolve().parents[2] / "host/opensbs/protocol/golden_vectors.json"
@@ -286,6 +287,17 @@ async def frames_match_model(dut) -> None:
     frame = await tb.capture(tb.random_image())  # no trigger in between
     assert frame.header.flags == FrameFlags.NO_TRIGGER and frame.header.sequence == 1
 
+    # the four channel images of one simulated sequencing cycle, as the camera would see them
+    sim = TileSimulator(SimConfig(seed=tb.seed, tile_width_px=SENSOR_WIDTH,
+                                  tile_height_px=SENSOR_HEIGHT, read_length=2,
+                                  adc_bits=tb.bpp), tile=1101)
+    for channel, image in enumerate(sim.next_cycle()):
+        assert await tb.write(Register.CHANNEL, channel) == RegisterStatus.OK
+        await tb.trigger()
+        frame = await tb.capture(image)
+        assert frame.header.channel == channel and frame.header.flags == 0
+        np.testing.assert_array_equal(frame.pixels, image)
+
     for step in range(4):
         x, y = 2 * int(tb.rng.integers(0, 10)) + 1, int(tb.rng.integers(0, 16))
         w, h = 4 * int(tb.rng.integers(1, 12)), 2 * int(tb.rng.integers(1, 14))
@@ -301,7 +313,7 @@ async def frames_match_model(dut) -> None:
         image = tb.random_image()
         frame = await tb.capture(image)
         np.testing.assert_array_equal(frame.pixels, roi_bin(image, x, y, w, h, binning))
-        assert frame.header.channel == step and frame.header.trigger_id == 2 + step
+        assert frame.header.channel == step and frame.header.trigger_id == 6 + step
         assert frame.header.bits_per_pixel == tb.bpp + (2 if binning else 0)
 
     control = ControlBits.ENABLE | ControlBits.BINNING_2X2 | ControlBits.TEST_PATTERN
@@ -323,12 +335,12 @@ async def frames_match_model(dut) -> None:
     assert counts == [tb.model.read_register(r) for r in (
         Register.FRAME_COUNT, Register.DROP_COUNT, Register.OVERFLOW_COUNT,
         Register.TRIGGER_COUNT)]
-    assert counts == [10, 2, 0, 5]
+    assert counts == [14, 2, 0, 9]
 
     await tb.trigger()
     assert await tb.write(Register.COUNTER_CLEAR, 1) == RegisterStatus.OK
     frame = await tb.capture(tb.random_image())  # the trigger before the clear is forgotten
-    assert frame.header.flags == FrameFlags.NO_TRIGGER and frame.header.sequence == 10
+    assert frame.header.flags == FrameFlags.NO_TRIGGER and frame.header.sequence == 14
     assert (frame.header.trigger_id, frame.header.timestamp_us) == (0, 0)
 
     # one short line in the middle: rows before it, then its pixels, then zeros. A numpy image
