@@ -131,9 +131,8 @@ class CaptureTB:
 
     # -- downstream ----------------------------------------------------------------------------
 
-    async def commands(self, packets: list[bytes]) -> list[RegisterAccess]:
-        """Send register command packets; return the decoded replies, checked against the
-        model's replies byte for byte."""
+    async def send_commands(self, packets: list[bytes]) -> None:
+        """Queue register command packets in the bridge model (downstream); no waiting."""
         words = b"".join(packets)
         Path("rx_words.hex").write_text(
             "".join(f"{int.from_bytes(words[i:i + 4], 'little'):08x}\n"
@@ -145,6 +144,11 @@ class CaptureTB:
         dut.rx_load.value = 0
         await Timer(20, unit="ns")
         dut.rx_count.value = len(words) // 4
+
+    async def commands(self, packets: list[bytes]) -> list[RegisterAccess]:
+        """Send register command packets; return the decoded replies, checked against the
+        model's replies byte for byte."""
+        await self.send_commands(packets)
         # a packet may carry stray leading words: the decoder skips them, the model sees the rest
         expected = [self.model.handle_register_command(p[-16:]) for p in packets]
         await self.wait_packets(len(expected))
@@ -422,14 +426,23 @@ async def sustained_throughput(dut) -> None:
     n_frames = 6
     cycles0, line0 = int(dut.sensor_cycles.value), int(dut.line_cycles.value)
     await tb.play(image, frames=n_frames, hblank=2, vblank=4)
-    await tb.wait_packets(n_frames)
-    frames = tb.read_packets()
+    await Timer(100, unit="us")  # mid-stream: replies must go between frames, never inside one
+    await tb.send_commands([encode_register_command(RegisterOp.READ, tag, Register.ID)
+                            for tag in range(3)])
+    await tb.wait_packets(n_frames + 3)
+    packets = tb.read_packets()
+    replies = [p for p in packets if isinstance(p, RegisterAccess)]
+    assert [(r.tag, r.value, r.status) for r in replies] == [
+        (tag, 0x4F534246, RegisterStatus.OK) for tag in range(3)]
+    assert isinstance(packets[0], ImageFrame) and isinstance(packets[-1], ImageFrame)
+    frames = [p for p in packets if isinstance(p, ImageFrame)]
     sensor_cycles = int(dut.sensor_cycles.value) - cycles0
     line_cycles = int(dut.line_cycles.value) - line0
     pixels = sum(f.pixels.size for f in frames if isinstance(f, ImageFrame))
     for f in frames:
         assert isinstance(f, ImageFrame) and f.header.flags == FrameFlags.NO_TRIGGER
         np.testing.assert_array_equal(f.pixels, image)
+    assert [f.header.sequence for f in frames] == list(range(n_frames))  # type: ignore
     assert pixels == line_cycles == n_frames * image.size  # every line clock carried a pixel
     dut._log.info("THROUGHPUT keeps-up: %d pixels in %d line clocks (%.3f px/clk), %.3f px/clk "
                   "including blanking", pixels, line_cycles, pixels / line_cycles,
