@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 from opensbs.board import SimBoard, SimBoardDevice
+from opensbs.protocol.control import Fault
 from opensbs.recipe import FluidicsStep, ThermalStep, WaitStep
 from opensbs.run import BoardDriver, InstrumentError, LockstepPacer
 from opensbs.usb.discovery import open_controller
@@ -88,3 +89,38 @@ def test_a_recipe_that_does_not_fit_the_board_is_refused_before_any_step(rig):
         driver.check_recipe(recipe)
     assert not [e for e in events if e[0] == "command"]
     driver.check_recipe(parse_recipe(default_recipe_text()))  # the default recipe fits
+
+
+def test_heartbeat_loss_left_by_a_dead_host_is_cleared_on_reconnect():
+    board = SimBoard("pico", seed=0)
+    bus = VirtualUsbBus()
+    bus.attach(SimBoardDevice(board, serial_number="T-1"))
+    first = open_controller(backend=bus.backend)
+    first.close()  # the host dies: no more heartbeats
+    board.advance_ms(10_000)
+    events: list[tuple[str, dict]] = []
+    driver = BoardDriver(open_controller(backend=bus.backend),
+                         lambda kind, **f: events.append((kind, f)), LockstepPacer(board))
+    assert driver.client.status()["faults"] == int(Fault.HEARTBEAT_LOST)
+    driver.connect()
+    try:
+        assert driver.client.status()["faults"] == 0
+        assert ("command", {"name": "fault_clear", "faults": "HEARTBEAT_LOST"}) in events
+        driver.wait(WaitStep(step="wait", duration_ms=2_000))  # it runs steps again
+    finally:
+        driver.close()
+
+
+def test_other_latched_faults_refuse_the_connection():
+    board = SimBoard("pico", seed=0)
+    bus = VirtualUsbBus()
+    bus.attach(SimBoardDevice(board, serial_number="T-2"))
+    board.plant.zones[0].sensor_fault = "short"
+    board.advance_ms(1_000)
+    driver = BoardDriver(open_controller(backend=bus.backend), lambda kind, **f: None,
+                         LockstepPacer(board))
+    try:
+        with pytest.raises(InstrumentError, match="THERMISTOR_SHORT"):
+            driver.connect()
+    finally:
+        driver.close()

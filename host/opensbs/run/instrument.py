@@ -184,11 +184,25 @@ class BoardDriver:
         """IDENTIFY the board, learn its limits, subscribe to telemetry and faults."""
         identity = self.client.identity or self.client.connect()
         self.limits = BoardLimits.from_identity(identity)
+        self._clear_heartbeat_loss()
         self._unsubscribe = self.client.subscribe(
             self._on_frame, {MsgType.TELEMETRY, MsgType.FAULT_EVENT, MsgType.BOOT})
         self.pacer.start(self.client)
         self.on_event("identify", **{k: v for k, v in identity.items() if k != "_io"})
         return identity
+
+    def _clear_heartbeat_loss(self) -> None:
+        """A board that lost its host (crashed or killed) latched HEARTBEAT_LOST and switched
+        its outputs off; clear that one fault so the run can resume. Any other latched fault
+        needs a person: refuse, naming it."""
+        faults = Fault(int(self.client.status()["faults"]))
+        if not faults:
+            return
+        if faults != Fault.HEARTBEAT_LOST:
+            raise InstrumentError(f"the board has latched faults {faults.name}: check the "
+                                  "instrument, then clear them (`opensbs board` tools)")
+        self.on_event("command", name="fault_clear", faults=faults.name)
+        self.client.fault_clear(int(faults))
 
     def check_recipe(self, recipe: Recipe) -> None:
         """Refuse, before any chemistry, a recipe this board cannot run (every problem named)."""
