@@ -54,8 +54,7 @@ from ..protocol.image import (
     encode_register_command,
 )
 from .errors import DeviceVanishedError, RegisterAccessError, TransportError
-from .ids import BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT
-from .transport import usb_error
+from .transport import usb_error, vendor_bulk_endpoints
 
 MAX_FRAME_BYTES = IMAGE_HEADER_BYTES + MAX_PAYLOAD_BYTES + IMAGE_CRC_BYTES
 MAGICS = (IMAGE_MAGIC, REGISTER_REPLY_MAGIC)
@@ -275,15 +274,16 @@ class ImageReceiver:
     def __init__(self, device: usb.core.Device, *, read_bytes: int = 8 << 20,
                  read_timeout_ms: int = 100, queue_frames: int = 32,
                  max_frame_bytes: int = MAX_FRAME_BYTES, register_timeout_s: float = 0.25,
-                 register_retries: int = 4, in_endpoint: int = BULK_IN_ENDPOINT,
-                 out_endpoint: int = BULK_OUT_ENDPOINT) -> None:
+                 register_retries: int = 4, in_endpoint: int | None = None,
+                 out_endpoint: int | None = None) -> None:
         self.device = device
         self.read_bytes = read_bytes
         self.read_timeout_ms = read_timeout_ms
         self.register_timeout_s = register_timeout_s
         self.register_retries = register_retries
-        self.in_endpoint = in_endpoint
-        self.out_endpoint = out_endpoint
+        found_out, found_in = vendor_bulk_endpoints(device)
+        self.in_endpoint = found_in if in_endpoint is None else in_endpoint
+        self.out_endpoint = found_out if out_endpoint is None else out_endpoint
         self.stats = ReceiverStats()
         self.frames: queue.Queue[ImageFrame] = queue.Queue(queue_frames)
         self.parser = ImageStreamParser(max_frame_bytes)

@@ -16,9 +16,12 @@ from typing import Protocol
 
 import serial
 import usb.core
+import usb.util
 
 from .errors import DeviceVanishedError, LinkTimeoutError, TransportError
 from .ids import BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT
+
+VENDOR_INTERFACE_CLASS = 0xFF
 
 VANISHED_ERRNOS = frozenset({errno.ENODEV, errno.ESHUTDOWN, errno.EIO})
 
@@ -42,15 +45,40 @@ def usb_error(exc: usb.core.USBError, what: str) -> TransportError:
     return TransportError(f"USB error during {what}: {exc}")
 
 
+def vendor_bulk_endpoints(device: usb.core.Device) -> tuple[int, int]:
+    """(OUT, IN) bulk endpoint addresses of the device's vendor-class interface.
+
+    A board that keeps its CDC serial port (mpremote needs it) numbers the vendor endpoints
+    after CDC's, so they are read from the descriptors; (0x01, 0x81) when none is declared.
+    """
+    try:
+        config = device.get_active_configuration()
+    except usb.core.USBError as exc:
+        raise usb_error(exc, "reading the configuration descriptor") from exc
+    for interface in config:
+        if interface.bInterfaceClass != VENDOR_INTERFACE_CLASS:
+            continue
+        bulk = [e for e in interface
+                if usb.util.endpoint_type(e.bmAttributes) == usb.util.ENDPOINT_TYPE_BULK]
+        outs = [e.bEndpointAddress for e in bulk
+                if usb.util.endpoint_direction(e.bEndpointAddress) == usb.util.ENDPOINT_OUT]
+        ins = [e.bEndpointAddress for e in bulk
+               if usb.util.endpoint_direction(e.bEndpointAddress) == usb.util.ENDPOINT_IN]
+        if outs and ins:
+            return outs[0], ins[0]
+    return BULK_OUT_ENDPOINT, BULK_IN_ENDPOINT
+
+
 class UsbBulkTransport:
     """The vendor bulk interface of a pyusb device (hardware or the virtual backend)."""
 
-    def __init__(self, device: usb.core.Device, *, out_endpoint: int = BULK_OUT_ENDPOINT,
-                 in_endpoint: int = BULK_IN_ENDPOINT, write_timeout_s: float = 1.0,
+    def __init__(self, device: usb.core.Device, *, out_endpoint: int | None = None,
+                 in_endpoint: int | None = None, write_timeout_s: float = 1.0,
                  read_buffer_bytes: int = 4096) -> None:
         self.device = device
-        self.out_endpoint = out_endpoint
-        self.in_endpoint = in_endpoint
+        found_out, found_in = vendor_bulk_endpoints(device)
+        self.out_endpoint = found_out if out_endpoint is None else out_endpoint
+        self.in_endpoint = found_in if in_endpoint is None else in_endpoint
         self.write_timeout_ms = max(1, round(write_timeout_s * 1000))
         self._buffer = array.array("B", [0]) * read_buffer_bytes
         self._view = memoryview(self._buffer)
