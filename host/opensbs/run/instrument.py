@@ -176,7 +176,6 @@ class BoardDriver:
         self._changed = threading.Condition()
         self._last_logged_ms = -telemetry_log_ms
         self._unsubscribe: Callable[[], None] | None = None
-        self.fault_messages: list[str] = []
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -261,7 +260,6 @@ class BoardDriver:
             except ValueError:
                 fault = f"bit {f['fault']}"
             message = f"{fault} (source {f['source']}, value {f['value']}); latched: {names}"
-            self.fault_messages.append(message)
             self.on_event("fault", t_s=self.telemetry.uptime_ms / 1000, message=message)
         elif frame.msg_type == MsgType.BOOT:
             self.on_event("fault", t_s=self.telemetry.uptime_ms / 1000,
