@@ -25,7 +25,7 @@ def test_calibrated_table_matches_empirical_quality() -> None:
     test_predictors, test_wrong = _synthetic(1_000_000, 1)
     rows = empirical_calibration(table.lookup(test_predictors), test_wrong, min_bases=5000)
     measurable = [row for row in rows if row["errors"] >= 40]  # +-0.7 Q sampling noise at 1 sd
-    assert len(measurable) >= 6
+    assert len(measurable) >= 4  # the reported bins of REPORTED_BIN_EDGES with data
     for row in measurable:
         assert abs(row["empirical_q"] - row["reported_q"]) <= 2.0, row
 

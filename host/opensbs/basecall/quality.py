@@ -6,7 +6,8 @@ cycle. Each is binned; the table holds the Phred score of every cell, calibrated
 ``-10 log10(error rate)`` of the bases that fell in that cell when calling data with known
 truth (simulated tiles or aligned control reads). Sparse cells borrow strength from their
 chastity bin (additive smoothing). ``qtable.json`` next to this module is the shipped table;
-``calibrate_table`` rebuilds one (``opensbs basecall-recalibrate``).
+``calibrate_table`` rebuilds one (``opensbs basecall-recalibrate``). Cells are finally pooled
+into a few reported bins (``REPORTED_BIN_EDGES``) whose scores are the pooled error rates.
 """
 
 import json
@@ -21,6 +22,7 @@ SHIPPED_TABLE_PATH = Path(__file__).with_name("qtable.json")
 MIN_QUALITY = 2
 MAX_QUALITY = 50
 SMOOTHING_BASES = 200.0
+REPORTED_BIN_EDGES = (0, 10, 20, 25, 30, 35, 40, 45, MAX_QUALITY + 1)
 PREDICTORS = ("chastity", "neighbour_chastity", "signal_ratio", "cycle")
 DEFAULT_EDGES: dict[str, list[float]] = {
     "chastity": [0.0, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.84, 0.87, 0.9, 0.92, 0.94, 0.95,
@@ -121,8 +123,21 @@ def calibrate_table(predictors: Predictors, is_error: np.ndarray, source: str = 
     rate = (wrong + SMOOTHING_BASES * parent) / (bases + SMOOTHING_BASES)
     rate = np.apply_along_axis(_decreasing, 0, np.concatenate([rate, bases + SMOOTHING_BASES]),
                                rate.shape[0])
-    quality = np.clip(np.rint(-10.0 * np.log10(rate)), MIN_QUALITY, MAX_QUALITY)
-    return QualityTable(bin_edges, quality.astype(np.uint8), source)
+    fine = np.clip(np.rint(-10.0 * np.log10(rate)), MIN_QUALITY, MAX_QUALITY)
+    return QualityTable(bin_edges, _binned(fine, wrong, bases), source)
+
+
+def _binned(fine: np.ndarray, wrong: np.ndarray, bases: np.ndarray) -> np.ndarray:
+    """Cells grouped by fine quality into ``REPORTED_BIN_EDGES`` bins, each reporting the
+    pooled error rate of its training bases: few, well-populated bins whose scores hold up on
+    new data (as instruments bin qualities), instead of many sparse ones."""
+    quality = np.empty(fine.shape, dtype=np.uint8)
+    for low, high in zip(REPORTED_BIN_EDGES[:-1], REPORTED_BIN_EDGES[1:], strict=True):
+        cells = (fine >= low) & (fine < high)
+        if cells.any():
+            pooled = (wrong[cells].sum() + 0.5) / (bases[cells].sum() + 1.0)
+            quality[cells] = np.clip(np.rint(-10.0 * np.log10(pooled)), MIN_QUALITY, MAX_QUALITY)
+    return quality
 
 
 def _decreasing(rate_and_weight: np.ndarray, n: int) -> np.ndarray:

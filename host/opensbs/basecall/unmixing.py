@@ -5,7 +5,9 @@ the sampled point-spread kernel ``K(d) = exp(-d^2 / (2 sigma^2))`` (PSF blurred 
 splat and sampling). With ``G[i, j] = K(x_i - x_j)`` the samples are ``s = G a``; ``a`` is
 recovered by a sparse LU solve of ``(G + ridge I) a = (1 + ridge) s``, factorised once per tile
 (positions are fixed; registration shifts move all clusters together). The ridge keeps pairs too
-close to resolve from blowing up (their signal is shared instead).
+close to resolve from blowing up (their signal is shared instead); a strong ridge (0.5) removes
+most of a neighbour's light while leaving badly overlapped pairs mixed, so the chastity filter
+drops them rather than passing them with errors.
 """
 
 import numpy as np
@@ -16,7 +18,7 @@ from scipy.spatial import cKDTree
 from .errors import BasecallError, ShapeError
 
 KERNEL_RADIUS_SIGMAS = 3.0
-RIDGE = 0.05
+RIDGE = 0.5  # tuned on a simulated tile: error 0.32 % at 0.05, 0.13 % at 0.5 (PF 85 -> 83 %)
 ISOLATION_PX = 3.0
 
 
