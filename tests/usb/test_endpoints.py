@@ -1,7 +1,6 @@
 """Bulk endpoints come from the vendor interface descriptor, not fixed numbers."""
 
 import usb.core
-
 from opensbs.usb.ids import CONTROLLER_PID, OPENSBS_VID
 from opensbs.usb.transport import UsbBulkTransport, vendor_bulk_endpoints
 from opensbs.usb.virtual import VirtualUsbBus
