@@ -36,7 +36,10 @@ def calibrate_from_simulation(configs: Sequence[SimConfig],
     return calibrate_table(predictors, np.concatenate(wrong), source=f"simulation: {source}")
 
 
-def default_calibration_configs(tile_px: int = 512, seeds: Sequence[int] = (101, 102, 103)
+CALIBRATION_SEEDS = (101, 102, 103, 104, 105, 106)
+
+
+def default_calibration_configs(tile_px: int = 512, seeds: Sequence[int] = CALIBRATION_SEEDS
                                 ) -> list[SimConfig]:
     """The simulated conditions the shipped table is calibrated on (simulator defaults)."""
     return [SimConfig(seed=seed, tile_width_px=tile_px, tile_height_px=tile_px) for seed in seeds]

@@ -99,9 +99,13 @@ def basecall_recalibrate(
     seeds: Annotated[list[int] | None, typer.Option("--seed", help="Simulation seeds.")] = None,
 ) -> None:
     """Re-calibrate the quality table against simulated tiles with known truth."""
-    from ..basecall.recalibrate import calibrate_from_simulation, default_calibration_configs
+    from ..basecall.recalibrate import (
+        CALIBRATION_SEEDS,
+        calibrate_from_simulation,
+        default_calibration_configs,
+    )
 
-    configs = default_calibration_configs(tile_size, seeds or (101, 102, 103))
+    configs = default_calibration_configs(tile_size, seeds or CALIBRATION_SEEDS)
     table = calibrate_from_simulation(
         configs, progress=lambda i, n: typer.echo(f"tile {i}/{n} called", err=True))
     table.save(out)
