@@ -28,6 +28,7 @@ from .registration import Registrar
 NOISE_THRESHOLD_SIGMAS = 6.0
 MIN_PEAK_FRACTION = 0.15
 MERGE_RADIUS_PX = 0.6
+MIN_COLOUR_MODEL_CLUSTERS = 200  # crosstalk needs 50 pure clusters per channel
 
 
 @dataclass(frozen=True)
@@ -87,21 +88,33 @@ def build_template(cycle_images: list[np.ndarray], chemistry: Chemistry) -> Temp
     scales = np.maximum(np.percentile(aligned[0], 99.5, axis=(1, 2)), 1e-6)
     summed = (aligned / scales[None, :, None, None].astype(np.float32)).max(axis=1).sum(axis=0)
     coarse = detect_clusters(summed)
-    positions = coarse
-    if len(cycle_images) >= 2 and coarse.shape[0] >= 400:
-        zero = np.zeros((shape[0], 2))
-        samples = np.stack([extract_intensities(a, coarse, zero) for a in aligned], axis=1)
-        model = estimate_colour_model(samples, chemistry)
-        inverse = np.linalg.inv(model.matrix).astype(np.float32)
-        offset = model.offset.astype(np.float32)[:, None, None]
-        detections = []
-        for cycle in aligned:
-            unmixed = np.tensordot(inverse, cycle - offset, axes=1)
-            detections += [detect_clusters(channel) for channel in unmixed]
-        positions = merge_detections(np.concatenate(detections), len(cycle_images))
+    inverse, offset = _colour_correction(aligned, coarse, chemistry)
+    detections = []
+    for cycle in aligned:
+        unmixed = np.tensordot(inverse, cycle - offset[:, None, None], axes=1)
+        detections += [detect_clusters(channel) for channel in unmixed]
+    positions = merge_detections(np.concatenate(detections), len(cycle_images))
     final = Registrar(summed)
     shifts = np.array([[final.shift_px(ch) for ch in cycle] for cycle in corrected])
     return Template(positions, summed, shifts)
+
+
+def _colour_correction(aligned: np.ndarray, coarse_px: np.ndarray, chemistry: Chemistry
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse colour matrix and channel offsets (float32) that make each channel image show
+    only its dye's clusters; identity and zero where too few clusters or cycles pin them down
+    (a small tile): every channel image is then searched as recorded."""
+    n_channels = aligned.shape[1]
+    identity = (np.eye(n_channels, dtype=np.float32), np.zeros(n_channels, np.float32))
+    if aligned.shape[0] < 2 or coarse_px.shape[0] < MIN_COLOUR_MODEL_CLUSTERS:
+        return identity
+    zero = np.zeros((n_channels, 2))
+    samples = np.stack([extract_intensities(a, coarse_px, zero) for a in aligned], axis=1)
+    try:
+        model = estimate_colour_model(samples, chemistry)
+    except BasecallError:
+        return identity
+    return np.linalg.inv(model.matrix).astype(np.float32), model.offset.astype(np.float32)
 
 
 def merge_detections(points_px: np.ndarray, n_cycles: int) -> np.ndarray:
