@@ -5,6 +5,7 @@ import struct
 
 import numpy as np
 import pytest
+from opensbs.basecall.fastq import ReadNaming, fastq_records, gzip_deterministic
 from opensbs.runfolder import (
     RunFolderError,
     decode_bcl,
@@ -14,7 +15,6 @@ from opensbs.runfolder import (
     encode_filter,
     encode_locs,
 )
-from opensbs.runfolder.fastq import ReadNaming, fastq_records, gzip_deterministic
 
 
 def test_bcl_bytes_pack_quality_and_base_and_zero_for_no_call():
@@ -52,11 +52,11 @@ def test_locs_bytes():
 
 
 def test_fastq_names_use_locs_coordinates_and_only_pf_clusters():
-    naming = ReadNaming("OPENSBS1", 7, "FC1", 1)
+    naming = ReadNaming("OPENSBS1", 7, "FC1", 1, read=1)
     xy = np.array([[12.34, 5.06], [1.0, 1.0], [0.0, 99.95]])
     bases = np.array([[0, 1, 4], [3, 3, 3], [2, 2, 1]], dtype=np.uint8)
     quals = np.array([[30, 40, 2], [2, 2, 2], [11, 12, 13]], dtype=np.uint8)
-    text = fastq_records(naming, 1, 1101, xy, np.array([True, False, True]), bases, quals)
+    text = fastq_records(bases, quals, xy, np.array([True, False, True]), 1101, naming)
     assert text.decode() == (
         "@OPENSBS1:7:FC1:1:1101:1123:1051 1:N:0:\nACN\n+\n?I#\n"
         "@OPENSBS1:7:FC1:1:1101:1000:2000 1:N:0:\nGGC\n+\n,-.\n")

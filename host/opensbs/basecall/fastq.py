@@ -7,6 +7,8 @@ Phred+33; a no-call is ``N`` with quality 2 (``#``).
 """
 
 import gzip
+import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +67,15 @@ def fastq_records(bases: np.ndarray, qualities: np.ndarray, positions_px: np.nda
     return b"".join(lines)
 
 
+def gzip_deterministic(chunks: Sequence[bytes]) -> bytes:
+    """Gzip the concatenated chunks with mtime 0 and no file name (reproducible bytes)."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=4) as gz:
+        for chunk in chunks:
+            gz.write(chunk)
+    return buf.getvalue()
+
+
 def write_fastq(path: Path | str, bases: np.ndarray, qualities: np.ndarray,
                 positions_px: np.ndarray, passing_filter: np.ndarray, tile: int,
                 naming: ReadNaming | None = None, include_filtered: bool = False,
@@ -72,6 +83,6 @@ def write_fastq(path: Path | str, bases: np.ndarray, qualities: np.ndarray,
     """Write (or append) one tile's reads to a gzip FASTQ; returns the number of reads."""
     text = fastq_records(bases, qualities, positions_px, passing_filter, tile,
                          naming or ReadNaming(), include_filtered)
-    with gzip.open(path, "ab" if append else "wb") as handle:
-        handle.write(text)
+    with open(path, "ab" if append else "wb") as handle:
+        handle.write(gzip_deterministic([text]))
     return text.count(b"\n") // 4

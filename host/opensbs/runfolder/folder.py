@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..basecall.fastq import ReadNaming, fastq_records, gzip_deterministic
 from ..recipe import Recipe, parse_recipe
 from .atomic import atomic_write_bytes, atomic_write_text
 from .basecall_files import (
@@ -21,7 +22,6 @@ from .basecall_files import (
     encode_locs,
 )
 from .errors import RunFolderError
-from .fastq import ReadNaming, fastq_records, gzip_deterministic
 from .interop_files import CycleTileMetrics, TileSummary, interop_files
 from .layout import RunFolderLayout
 from .run_xml import run_info_xml, run_parameters_xml
@@ -104,18 +104,19 @@ class RunFolder:
 
     def write_fastq(self) -> list[Path]:
         """One FASTQ.gz per read (PF clusters only) from the BCL, filter and locs files."""
-        naming = ReadNaming(self.recipe.run.instrument, self.identity.run_number,
-                            self.recipe.run.flowcell_id, self.recipe.flowcell.lane)
         written, first, counts = [], 1, {"R": 0, "I": 0}
         for number, read in enumerate(self.recipe.reads, start=1):
             kind = "I" if read.index else "R"
             counts[kind] += 1
             cycles = range(first, first + read.cycles)
+            naming = ReadNaming(self.recipe.run.instrument, self.identity.run_number,
+                                self.recipe.run.flowcell_id, self.recipe.flowcell.lane,
+                                read=number)
             chunks = []
             for tile in self.recipe.flowcell.tile_numbers():
                 bases, quals = self.read_calls(tile, cycles)
-                chunks.append(fastq_records(naming, number, tile, self.read_locs(tile),
-                                            self.read_filter(tile), bases, quals))
+                chunks.append(fastq_records(bases, quals, self.read_locs(tile),
+                                            self.read_filter(tile), tile, naming))
             path = self.layout.fastq(f"{kind}{counts[kind]}")
             atomic_write_bytes(path, gzip_deterministic(chunks))
             written.append(path)
