@@ -6,8 +6,10 @@ each cycle's brightest-channel image gives enough clusters to estimate the colou
 images are then colour-corrected pixel by pixel so each channel shows only the clusters
 carrying its dye, peaks are detected in every (cycle, channel) image and detections of the same
 cluster are merged. Two overlapping clusters show different bases in most cycles, so they are
-found as two. Peaks are local maxima of the lightly smoothed image above a noise-derived
-threshold, refined to sub-pixel positions by a Gaussian fit of the 3 x 3 neighbourhood.
+found as two. Where a channel shows several bases (two-colour), per-base contrast images
+(e.g. blue - green for A) are searched as well. Peaks are local maxima of the lightly
+smoothed image above a noise-derived threshold, refined to sub-pixel positions by a Gaussian
+fit of the 3 x 3 neighbourhood.
 Positions are (x, y) pixels in the frame of cycle 1 (x = column).
 """
 
@@ -93,10 +95,36 @@ def build_template(cycle_images: list[np.ndarray], chemistry: Chemistry) -> Temp
     for cycle in aligned:
         unmixed = np.tensordot(inverse, cycle - offset[:, None, None], axes=1)
         detections += [detect_clusters(channel) for channel in unmixed]
+        contrasts = base_contrast_images(unmixed, chemistry)
+        if contrasts:
+            noise = max(smoothed_noise(channel) for channel in unmixed)
+            detections += [detect_clusters(image, noise) for image in contrasts]
     positions = merge_detections(np.concatenate(detections), len(cycle_images))
     final = Registrar(summed)
     shifts = np.array([[final.shift_px(ch) for ch in cycle] for cycle in corrected])
     return Template(positions, summed, shifts)
+
+
+def base_contrast_images(unmixed: np.ndarray, chemistry: Chemistry) -> list[np.ndarray]:
+    """Extra detection images where a channel shows more than one base (two-colour).
+
+    Each base with a signal gets the weakest of its channels minus the strongest of the
+    channels it is dark in: in two-colour A (blue - green), C (the lower of both) and T
+    (green - blue), so an A next to a C or T is seen apart although both light the blue or
+    green image. None for four-colour, whose channels already show one base each.
+    """
+    lit_by_base = chemistry.signature.T > 0.5
+    if np.array_equal(lit_by_base, np.eye(unmixed.shape[0], dtype=bool)):
+        return []
+    images = []
+    for lit in lit_by_base:
+        if not lit.any():
+            continue
+        image = unmixed[lit].min(axis=0)
+        if (~lit).any():
+            image = image - unmixed[~lit].max(axis=0)
+        images.append(image)
+    return images
 
 
 def _colour_correction(aligned: np.ndarray, coarse_px: np.ndarray, chemistry: Chemistry
@@ -135,12 +163,21 @@ def merge_detections(points_px: np.ndarray, n_cycles: int) -> np.ndarray:
     return merged[np.lexsort((merged[:, 0], merged[:, 1]))]  # row order: fast extraction
 
 
-def detect_clusters(image: np.ndarray) -> np.ndarray:
-    """Sub-pixel (x, y) of the local maxima of a background-free cluster image."""
-    smooth = smooth_binomial(np.asarray(image, dtype=np.float32))
-    sample = smooth[::4, ::4]
+def smoothed_noise(image: np.ndarray) -> float:
+    """Robust noise of the smoothed image, from the pixels below its median (no clusters)."""
+    sample = smooth_binomial(np.asarray(image, dtype=np.float32))[::4, ::4]
     lower = sample[sample < np.median(sample)]
-    noise = 1.4826 * float(np.median(np.abs(lower - np.median(lower)))) if lower.size else 0.0
+    return 1.4826 * float(np.median(np.abs(lower - np.median(lower)))) if lower.size else 0.0
+
+
+def detect_clusters(image: np.ndarray, noise: float | None = None) -> np.ndarray:
+    """Sub-pixel (x, y) of the local maxima of a background-free cluster image.
+
+    ``noise``: the smoothed image's noise, if known (else estimated from the image).
+    """
+    smooth = smooth_binomial(np.asarray(image, dtype=np.float32))
+    if noise is None:
+        noise = smoothed_noise(image)
     height, width = smooth.shape
     inner = np.zeros_like(smooth, dtype=bool)
     inner[1:-1, 1:-1] = smooth[1:-1, 1:-1] > NOISE_THRESHOLD_SIGMAS * noise
