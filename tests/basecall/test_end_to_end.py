@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from opensbs.basecall import FOUR_COLOUR, ShapeError, TileBasecaller
 from opensbs.basecall.evaluation import simulate_and_call
+from opensbs.basecall.quality import QualityTable
 from opensbs.cli import app
 from opensbs.sim import SimConfig, TileSimulator, write_simulated_run
 from typer.testing import CliRunner
@@ -82,14 +83,26 @@ def test_offline_commands(tmp_path, called) -> None:
 
     tile = called["caller"]
     npz = tmp_path / "intensities.npz"
-    data = np.random.default_rng(0)
-    del data
     np.savez(npz, intensities=np.zeros((5, 3, 4)))
     bad = runner.invoke(app, ["basecall-intensities", str(npz), "--out", str(tmp_path / "x.gz")])
     assert bad.exit_code == 2 and "error" in bad.output
     assert tile.calls.bases.shape[1] == 40
     missing = runner.invoke(app, ["basecall", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "not a directory" in missing.output
+
+
+def test_recalibrate_command_writes_a_table_per_chemistry(tmp_path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["basecall-recalibrate", "--out-dir", str(tmp_path),
+                                 "--chemistry", "two-colour", "--tile-size", "128",
+                                 "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    table = QualityTable.load(tmp_path / "qtable_two_colour.json")
+    assert table.source.startswith("simulation: two-colour 128x128 150 cycles")
+    assert not (tmp_path / "qtable_four_colour.json").exists()
+    bad = runner.invoke(app, ["basecall-recalibrate", "--out-dir", str(tmp_path),
+                              "--chemistry", "three-colour"])
+    assert bad.exit_code == 2 and "unknown chemistry" in bad.output
 
 
 def test_two_colour_tile_against_truth() -> None:

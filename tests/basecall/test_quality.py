@@ -2,12 +2,15 @@
 
 import numpy as np
 import pytest
+from opensbs.basecall.chemistry import FOUR_COLOUR, TWO_COLOUR
 from opensbs.basecall.errors import QualityTableError
+from opensbs.basecall.pipeline import IntensityCaller
 from opensbs.basecall.quality import (
     Predictors,
     QualityTable,
     calibrate_table,
     empirical_calibration,
+    shipped_table_path,
 )
 
 
@@ -30,8 +33,10 @@ def test_calibrated_table_matches_empirical_quality() -> None:
         assert abs(row["empirical_q"] - row["reported_q"]) <= 2.0, row
 
 
-def test_shipped_table_is_monotone_in_chastity() -> None:
-    table = QualityTable.load()
+@pytest.mark.parametrize("chemistry", ["four-colour", "two-colour"])
+def test_shipped_table_is_monotone_in_chastity(chemistry: str) -> None:
+    table = QualityTable.load(shipped_table_path(chemistry))
+    assert f"{chemistry} " in table.source  # calibrated on its own chemistry
     assert table.quality.min() >= 2 and table.quality.max() <= 50
     chastity = np.array([0.55, 0.7, 0.9, 0.999])
     q = table.lookup(Predictors(chastity, np.full(4, 0.99), np.full(4, 1.0), np.full(4, 20)))
@@ -50,3 +55,11 @@ def test_table_round_trip_and_bad_files(tmp_path) -> None:
         QualityTable.load(tmp_path / "bad.json")
     with pytest.raises(QualityTableError):
         QualityTable.load(tmp_path / "missing.json")
+
+
+def test_caller_uses_its_chemistrys_table() -> None:
+    for chemistry in (FOUR_COLOUR, TWO_COLOUR):
+        caller = IntensityCaller(chemistry)
+        assert caller.quality_table.source.startswith(f"simulation: {chemistry.name} ")
+    with pytest.raises(QualityTableError):
+        shipped_table_path("three-colour")

@@ -27,7 +27,8 @@ Intensity entry point (clusters x cycles x channels, e.g. from CIF files)::
 Writers and readers: ``fastq.write_fastq`` (gzip, Illumina read names), ``cif.read_cif`` /
 ``cif.write_cif``. Stages (each array in, array out): ``template``, ``registration``,
 ``background``, ``extraction``, ``crosstalk``, ``phasing``, ``phasing_correction``, ``calls``,
-``quality`` (shipped table ``qtable.json``), ``chastity_filter``. Errors: ``errors``.
+``quality`` (one shipped table per chemistry, ``qtable_<chemistry>.json``),
+``chastity_filter``. Errors: ``errors``.
 """
 
 from .chemistry import BASES, FOUR_COLOUR, NO_CALL, TWO_COLOUR, Chemistry, chemistry_named

@@ -18,7 +18,7 @@ from .errors import BasecallError, ShapeError
 from .extraction import Extractor, estimate_kernel_sigma
 from .phasing import PhasingEstimate
 from .phasing_correction import CorrectedCycle, PhasingCorrector
-from .quality import MIN_QUALITY, Predictors, QualityTable
+from .quality import MIN_QUALITY, Predictors, QualityTable, shipped_table_path
 from .registration import Registrar
 from .template import Template, build_template
 from .timing import StageTimes
@@ -100,7 +100,7 @@ class IntensityCaller:
         self.times = times or StageTimes()
         self.config = config or BasecallConfig()
         self.known = known or KnownParameters()
-        self.quality_table = quality_table or QualityTable.load()
+        self.quality_table = quality_table or QualityTable.load(shipped_table_path(chemistry.name))
         self.colour_model: ColourModel | None = None
         self._buffer: list[np.ndarray] = []
         self._arrivals: dict[int, _ArrivalStats] = {}

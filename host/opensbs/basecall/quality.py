@@ -5,7 +5,8 @@ after it (neighbourhood), its signal relative to the cluster's expected brightne
 cycle. Each is binned; the table holds the Phred score of every cell, calibrated as
 ``-10 log10(error rate)`` of the bases that fell in that cell when calling data with known
 truth (simulated tiles or aligned control reads). Sparse cells borrow strength from their
-chastity bin (additive smoothing). ``qtable.json`` next to this module is the shipped table;
+chastity bin (additive smoothing). One table per chemistry ships next to this module
+(``qtable_four_colour.json``, ``qtable_two_colour.json``; ``shipped_table_path``);
 ``calibrate_table`` rebuilds one (``opensbs basecall-recalibrate``). Cells are finally pooled
 into a few reported bins (``REPORTED_BIN_EDGES``) whose scores are the pooled error rates.
 """
@@ -18,7 +19,6 @@ import numpy as np
 
 from .errors import QualityTableError, ShapeError
 
-SHIPPED_TABLE_PATH = Path(__file__).with_name("qtable.json")
 MIN_QUALITY = 2
 MAX_QUALITY = 50
 SMOOTHING_BASES = 200.0
@@ -31,6 +31,13 @@ DEFAULT_EDGES: dict[str, list[float]] = {
     "signal_ratio": [0.0, 0.3, 0.5, 0.7, 0.85, 1.0, 1.2, 1e9],
     "cycle": [1, 26, 76, 151, 1e9],
 }
+
+
+def shipped_table_path(chemistry_name: str) -> Path:
+    """The shipped table calibrated for a chemistry (``four-colour`` / ``two-colour``)."""
+    if chemistry_name not in ("four-colour", "two-colour"):
+        raise QualityTableError(f"no quality table ships for chemistry {chemistry_name!r}")
+    return Path(__file__).with_name(f"qtable_{chemistry_name.replace('-', '_')}.json")
 
 
 @dataclass(frozen=True)
@@ -84,8 +91,8 @@ class QualityTable:
         Path(path).write_text(self.to_json() + "\n")
 
     @classmethod
-    def load(cls, path: Path | str = SHIPPED_TABLE_PATH) -> "QualityTable":
-        """Read a table written by ``save`` (the shipped one by default)."""
+    def load(cls, path: Path | str) -> "QualityTable":
+        """Read a table written by ``save``."""
         try:
             data = json.loads(Path(path).read_text())
             edges = {k: np.asarray(data["edges"][k], dtype=np.float64) for k in PREDICTORS}

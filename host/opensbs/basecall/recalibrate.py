@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..sim import SimConfig
+from ..sim.chemistry import parse_chemistry
 from .evaluation import simulate_and_call
 from .quality import PREDICTORS, Predictors, QualityTable, calibrate_table
 
@@ -39,7 +40,8 @@ def calibrate_from_simulation(configs: Sequence[SimConfig],
 CALIBRATION_SEEDS = (101, 102, 103, 104, 105, 106)
 
 
-def default_calibration_configs(tile_px: int = 512, seeds: Sequence[int] = CALIBRATION_SEEDS
-                                ) -> list[SimConfig]:
-    """The simulated conditions the shipped table is calibrated on (simulator defaults)."""
-    return [SimConfig(seed=seed, tile_width_px=tile_px, tile_height_px=tile_px) for seed in seeds]
+def default_calibration_configs(tile_px: int = 512, seeds: Sequence[int] = CALIBRATION_SEEDS,
+                                chemistry: str = "four-colour") -> list[SimConfig]:
+    """The simulated conditions a shipped table is calibrated on (simulator defaults)."""
+    return [SimConfig(seed=seed, tile_width_px=tile_px, tile_height_px=tile_px,
+                      chemistry=parse_chemistry(chemistry)) for seed in seeds]

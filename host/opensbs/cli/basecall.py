@@ -1,6 +1,7 @@
 """`opensbs basecall`, `opensbs basecall-intensities`, `opensbs basecall-recalibrate`."""
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -17,12 +18,13 @@ from ..basecall.cif import read_cif
 from ..basecall.fastq import ReadNaming, write_fastq
 from ..basecall.image_set import open_image_set
 from ..basecall.pipeline import IntensityCalls, collect
-from ..basecall.quality import SHIPPED_TABLE_PATH, QualityTable
+from ..basecall.quality import QualityTable, shipped_table_path
 from ._app import app
 
 
-def _table(path: Path | None) -> QualityTable:
-    return QualityTable.load(path or SHIPPED_TABLE_PATH)
+def _table(path: Path | None) -> QualityTable | None:
+    """The given table, or None: the caller then uses the chemistry's shipped table."""
+    return None if path is None else QualityTable.load(path)
 
 
 @app.command()
@@ -31,7 +33,8 @@ def basecall(
     out: Annotated[Path, typer.Option("--out", help="Output folder (created).")] = Path("calls"),
     chemistry: Annotated[str | None, typer.Option(
         help="'four-colour' or 'two-colour' (default: from the channel count).")] = None,
-    quality_table: Annotated[Path | None, typer.Option(help="Quality table JSON.")] = None,
+    quality_table: Annotated[Path | None, typer.Option(
+        help="Quality table JSON (default: the chemistry's shipped table).")] = None,
     include_filtered: Annotated[bool, typer.Option(help="Write reads failing the filter.")] =
         False,
 ) -> None:
@@ -72,7 +75,8 @@ def basecall_intensities(
     chemistry: Annotated[str | None, typer.Option(
         help="'four-colour' or 'two-colour' (default: from the channel count).")] = None,
     tile: Annotated[int, typer.Option(help="Tile number for read names.")] = 1101,
-    quality_table: Annotated[Path | None, typer.Option(help="Quality table JSON.")] = None,
+    quality_table: Annotated[Path | None, typer.Option(
+        help="Quality table JSON (default: the chemistry's shipped table).")] = None,
     include_filtered: Annotated[bool, typer.Option(help="Write reads failing the filter.")] =
         False,
 ) -> None:
@@ -93,23 +97,42 @@ def basecall_intensities(
 
 @app.command("basecall-recalibrate")
 def basecall_recalibrate(
-    out: Annotated[Path, typer.Option("--out", help="Quality table JSON to write.")] =
-        SHIPPED_TABLE_PATH,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out-dir", help="Folder for qtable_<chemistry>.json (default: the shipped tables).")
+    ] = None,
+    chemistry: Annotated[list[str] | None, typer.Option(
+        help="Chemistry to calibrate (repeatable; default: four-colour and two-colour).")
+    ] = None,
     tile_size: Annotated[int, typer.Option(help="Simulated tile width/height, px.")] = 512,
     seeds: Annotated[list[int] | None, typer.Option("--seed", help="Simulation seeds.")] = None,
 ) -> None:
-    """Re-calibrate the quality table against simulated tiles with known truth."""
+    """Re-calibrate one quality table per chemistry against simulated tiles with known truth."""
     from ..basecall.recalibrate import (
         CALIBRATION_SEEDS,
         calibrate_from_simulation,
         default_calibration_configs,
     )
 
-    configs = default_calibration_configs(tile_size, seeds or CALIBRATION_SEEDS)
-    table = calibrate_from_simulation(
-        configs, progress=lambda i, n: typer.echo(f"tile {i}/{n} called", err=True))
-    table.save(out)
-    typer.echo(f"wrote {out}")
+    try:
+        names = [chemistry_named(c).name for c in chemistry or ["four-colour", "two-colour"]]
+        for name in names:
+            configs = default_calibration_configs(tile_size, seeds or CALIBRATION_SEEDS, name)
+            table = calibrate_from_simulation(configs, progress=_progress_of(name))
+            path = shipped_table_path(name)
+            if out_dir is not None:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                path = out_dir / path.name
+            table.save(path)
+            typer.echo(f"wrote {path}")
+    except BasecallError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _progress_of(chemistry: str) -> Callable[[int, int], None]:
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"{chemistry}: tile {done}/{total} called", err=True)
+    return progress
 
 
 def _load_intensities(inputs: list[Path]) -> tuple[np.ndarray, np.ndarray | None]:
