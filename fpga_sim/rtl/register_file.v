@@ -41,7 +41,7 @@ module register_file #(
     output reg                 counter_clear
 );
     localparam [31:0] CMD_MAGIC = 32'h4352534F, REPLY_MAGIC = 32'h5252534F;
-    localparam [31:0] ID_VALUE = 32'h4F534246, VERSION_VALUE = (32'd1 << 16) | RTL_REVISION;
+    localparam [31:0] ID_VALUE = 32'h4F534246, VERSION_VALUE = (32'd2 << 16) | RTL_REVISION;
     localparam [15:0] A_ID = 16'h00, A_VERSION = 16'h04, A_CONTROL = 16'h08, A_ROI_X = 16'h0C,
                       A_ROI_Y = 16'h10, A_ROI_W = 16'h14, A_ROI_H = 16'h18, A_CHANNEL = 16'h1C,
                       A_FRAMES = 16'h20, A_DROPS = 16'h24, A_OVERFLOWS = 16'h28,

@@ -51,9 +51,17 @@ def test_crop_binning_and_truncation() -> None:
     expected = roi[0::2, 0::2] + roi[0::2, 1::2] + roi[1::2, 0::2] + roi[1::2, 1::2]
     np.testing.assert_array_equal(frame.pixels, expected)
     assert frame.header.bits_per_pixel == 12
-    short = decode_image_frame(model.capture(image[:10]))  # type: ignore[arg-type]
+    data = model.capture(image[:10])
+    assert data is not None
+    short = decode_image_frame(data)
     assert short.header.flags & FrameFlags.TRUNCATED
+    # rows 5..9 of the sensor arrived: 2 binned ROI rows of 10 pixels, the rest is padding;
+    # TRUNCATED is in the trailer (u16 status, u16 0, u32 delivered), not in the header
+    assert short.header.delivered_pixels == 20
+    assert not int.from_bytes(data[6:8], "little") & FrameFlags.TRUNCATED
+    assert data[-12:-4] == bytes([FrameFlags.TRUNCATED, 0, 0, 0, 20, 0, 0, 0])
     np.testing.assert_array_equal(short.pixels[:2], expected[:2])
+    assert frame.header.delivered_pixels == frame.pixels.size
     assert not short.pixels[2:].any()
     assert model.read_register(Register.DROP_COUNT) == 1
 

@@ -1,10 +1,12 @@
 """frame_packetiser alone: the golden image-link frames come out byte for byte.
 
-The crossing-FIFO words of each golden frame (SOF with its flag bits, geometry, pixels, EOF with
-the overflow/truncated bits) are driven in; trigger id, timestamp, channel and freshness are
-driven on the trigger inputs and the sequence counter is preset (white box), so the frame header
-can take the golden values. Frames whose bits per pixel this RTL cannot produce (16-bit, or not
-BPP / BPP + 2 when binned) are left out. The output sees random backpressure.
+The crossing-FIFO words of each golden frame (SOF with its flag bits, geometry, the delivered
+pixels only, EOF with the overflow/truncated bits of the trailer status) are driven in, so the
+RTL's zero padding and trailer must match the golden bytes; trigger id, timestamp, channel and
+freshness are driven on the trigger inputs and the sequence counter is preset (white box), so
+the frame header can take the golden values. Frames whose bits per pixel this RTL cannot
+produce (16-bit, or not BPP / BPP + 2 when binned) are left out. The output sees random
+backpressure.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ KIND_PIXEL, KIND_SOF, KIND_GEOM, KIND_EOF = 0, 1, 2, 3
 
 def fifo_words(frame: dict) -> list[int]:
     """The sensor-side FIFO words that describe ``frame`` (golden vector entry)."""
-    flags = FrameFlags(frame["header"]["flags"])
+    flags = FrameFlags(frame["header_flags"])
+    status = FrameFlags(frame["trailer"]["status"])
     sof = (int(bool(flags & FrameFlags.BINNED)) | int(bool(flags & FrameFlags.CROPPED)) << 1
            | int(bool(flags & FrameFlags.TEST_PATTERN)) << 2)
-    eof = int(bool(flags & FrameFlags.TRUNCATED)) | int(bool(flags & FrameFlags.OVERFLOW)) << 1
-    pixels = np.asarray(frame["pixels"], dtype=np.uint16).ravel()
+    eof = int(bool(status & FrameFlags.TRUNCATED)) | int(bool(status & FrameFlags.OVERFLOW)) << 1
+    delivered = frame["trailer"]["delivered_pixels"]
+    pixels = np.asarray(frame["pixels"], dtype=np.uint16).ravel()[:delivered]
     return ([KIND_SOF << 16 | sof, KIND_GEOM << 16 | frame["header"]["width"],
              KIND_GEOM << 16 | frame["header"]["height"]]
             + [KIND_PIXEL << 16 | int(p) for p in pixels] + [KIND_EOF << 16 | eof])

@@ -39,7 +39,26 @@ def test_image_frame_decodes(vec: dict) -> None:
     assert frame.header.timestamp_us == header["timestamp_us"]
     assert int(frame.header.flags) == header["flags"]
     assert (frame.header.width, frame.header.height) == (header["width"], header["height"])
+    assert frame.header.delivered_pixels == vec["trailer"]["delivered_pixels"]
+    assert int(frame.header.flags) == vec["header_flags"] | vec["trailer"]["status"]
+    assert not vec["header_flags"] & image.STATUS_FLAGS
+    assert not vec["trailer"]["status"] & image.HEADER_FLAGS
     np.testing.assert_array_equal(frame.pixels, np.array(vec["pixels"], dtype=np.uint16))
+    assert not frame.pixels.reshape(-1)[vec["trailer"]["delivered_pixels"]:].any()
+
+
+def test_image_frame_layout() -> None:
+    vec = next(v for v in VECTORS["image_link"]["frames"] if v["name"] == "flag_overflow")
+    data = bytes.fromhex(vec["hex"])
+    assert len(data) == 36 + 2 * 4 * 2 + 8 + 4 == image.decode_image_frame(data).header.frame_bytes
+    assert data[52:60] == bytes([1, 0, 0, 0, 2, 0, 0, 0])  # OVERFLOW, reserved 0, 2 delivered
+    assert int.from_bytes(data[60:], "little") == image.crc32(data[:60])
+
+
+def test_version_1_frame_is_rejected_naming_both_versions() -> None:
+    vec = next(v for v in VECTORS["image_link"]["invalid"] if v["name"] == "version_1")
+    with pytest.raises(errors.BadVersionError, match=r"version 1\b.*version 2"):
+        image.decode_image_frame(bytes.fromhex(vec["hex"]))
 
 
 @pytest.mark.parametrize("vec", VECTORS["image_link"]["invalid"], ids=lambda v: v["name"])

@@ -186,18 +186,22 @@ def test_crc_check_values() -> None:
 @given(width=st.integers(1, 16).map(lambda w: 2 * w), height=st.integers(1, 8),
        seed=st.integers(0, 2**32 - 1), sequence=U32, trigger_id=U32,
        timestamp_us=st.integers(0, 2**64 - 1), channel=U8, bpp=st.integers(8, 16),
-       flags=st.integers(0, im.ALL_FRAME_FLAGS))
+       flags=st.integers(0, im.ALL_FRAME_FLAGS), delivered_fraction=st.floats(0, 1))
 def test_image_frames_round_trip(width: int, height: int, seed: int, sequence: int,
                                  trigger_id: int, timestamp_us: int, channel: int, bpp: int,
-                                 flags: int) -> None:
+                                 flags: int, delivered_fraction: float) -> None:
     pixels = np.random.default_rng(seed).integers(0, 1 << bpp, (height, width), dtype=np.uint16)
+    delivered = int(delivered_fraction * pixels.size) if flags & im.STATUS_FLAGS else pixels.size
     data = im.encode_image_frame(pixels, sequence=sequence, trigger_id=trigger_id,
                                  timestamp_us=timestamp_us, channel=channel,
-                                 bits_per_pixel=bpp, flags=flags)
+                                 bits_per_pixel=bpp, flags=flags, delivered_pixels=delivered)
+    assert int.from_bytes(data[6:8], "little") == flags & im.HEADER_FLAGS
+    assert len(data) == 36 + pixels.nbytes + 8 + 4
     frame = im.decode_image_frame(data)
     h = frame.header
-    assert (h.sequence, h.trigger_id, h.timestamp_us, h.channel, h.bits_per_pixel, int(h.flags)) \
-        == (sequence, trigger_id, timestamp_us, channel, bpp, flags)
+    assert (h.sequence, h.trigger_id, h.timestamp_us, h.channel, h.bits_per_pixel, int(h.flags),
+            h.delivered_pixels) \
+        == (sequence, trigger_id, timestamp_us, channel, bpp, flags, delivered)
     np.testing.assert_array_equal(frame.pixels, pixels)
     assert not frame.pixels.flags.writeable
 

@@ -190,7 +190,8 @@ def packet_bytes(item: ImageFrame | RegisterAccess) -> bytes:
     h = item.header
     return encode_image_frame(item.pixels, sequence=h.sequence, trigger_id=h.trigger_id,
                               timestamp_us=h.timestamp_us, channel=h.channel,
-                              bits_per_pixel=h.bits_per_pixel, flags=h.flags)
+                              bits_per_pixel=h.bits_per_pixel, flags=h.flags,
+                              delivered_pixels=h.delivered_pixels)
 
 
 @settings(max_examples=80, deadline=None)

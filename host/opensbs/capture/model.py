@@ -17,8 +17,11 @@ Behaviour, identical to the RTL:
   sensor pixel (x, y) by ``(x + 16 * y) mod 2**bits_per_pixel``; CROP keeps ROI_X/Y/WIDTH/
   HEIGHT (else the whole sensor); BINNING_2X2 sums each 2x2 block (no division) and the
   header then says ``bits_per_pixel + 2``.
+* Frames are image-link version 2: header flags (BINNED, CROPPED, TEST_PATTERN, NO_TRIGGER)
+  known at frame start, completion status (TRUNCATED) and ``delivered_pixels`` in the trailer.
 * The sensor image may be smaller than the sensor (a frame that ended early or short lines):
-  at the first missing ROI pixel the rest of the frame is zero and TRUNCATED is set. With
+  at the first missing ROI pixel the rest of the frame is zero padding, TRUNCATED is set and
+  ``delivered_pixels`` counts the pixels before it. With
   binning, an output pixel counts as delivered once its last input pixel arrived. A larger
   image is cut to the sensor size (the RTL ignores pixels past the sensor geometry).
 * Each frame carries the id (TRIGGER_COUNT value) and timestamp of the latest trigger; if no
@@ -244,6 +247,7 @@ class CaptureModel:
             channel=self._regs[Register.CHANNEL],
             bits_per_pixel=self.bits_per_pixel + (2 if binning else 0),
             flags=flags,
+            delivered_pixels=delivered,
         )
         self._sequence = (self._sequence + 1) & 0xFFFFFFFF
         self._regs[Register.FRAME_COUNT] = (self._regs[Register.FRAME_COUNT] + 1) & 0xFFFFFFFF

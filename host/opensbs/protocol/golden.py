@@ -139,7 +139,7 @@ def _header_dict(h: im.ImageFrameHeader) -> dict[str, Any]:
         "version": h.version, "sequence": h.sequence, "trigger_id": h.trigger_id,
         "timestamp_us": h.timestamp_us, "width": h.width, "height": h.height,
         "bits_per_pixel": h.bits_per_pixel, "channel": h.channel, "flags": int(h.flags),
-        "payload_length": h.payload_length,
+        "payload_length": h.payload_length, "delivered_pixels": h.delivered_pixels,
     }
 
 
@@ -158,9 +158,14 @@ def _image_frames() -> list[dict[str, Any]]:
     for flag in im.FrameFlags:
         px = np.zeros((2, 4), dtype=np.uint16)
         px[0, :2] = [1, 2]
-        cases.append((f"flag_{str(flag.name).lower()}", px, {"flags": int(flag)}))
-    cases.append(("all_flags", np.full((2, 2), 7, dtype=np.uint16),
-                  {"flags": im.ALL_FRAME_FLAGS}))
+        extra = {"flags": int(flag)}
+        if flag & im.STATUS_FLAGS:  # a frame the FPGA could not complete: 2 pixels delivered
+            extra["delivered_pixels"] = 2
+        cases.append((f"flag_{str(flag.name).lower()}", px, extra))
+    cases.append(("all_flags", np.array([[7, 7], [0, 0]], dtype=np.uint16),
+                  {"flags": im.ALL_FRAME_FLAGS, "delivered_pixels": 2}))
+    cases.append(("overflow_nothing_delivered", np.zeros((2, 4), dtype=np.uint16),
+                  {"flags": int(im.FrameFlags.OVERFLOW), "delivered_pixels": 0}))
     out = []
     for i, (name, px, extra) in enumerate(cases):
         kw: dict[str, Any] = {"sequence": i, "trigger_id": 100 + i, "timestamp_us": 1_000_000 * i,
@@ -168,7 +173,12 @@ def _image_frames() -> list[dict[str, Any]]:
         kw.update(extra)
         data = im.encode_image_frame(px, **kw)
         frame = im.decode_image_frame(data)
+        trailer = data[-im.IMAGE_CRC_BYTES - im.IMAGE_TRAILER_BYTES:-im.IMAGE_CRC_BYTES]
         out.append({"name": name, "hex": data.hex(), "header": _header_dict(frame.header),
+                    "header_flags": int.from_bytes(data[6:8], "little"),
+                    "trailer": {"status": int.from_bytes(trailer[:2], "little"),
+                                "reserved": int.from_bytes(trailer[2:4], "little"),
+                                "delivered_pixels": int.from_bytes(trailer[4:], "little")},
                     "pixels": px.tolist(), "crc32": int.from_bytes(data[-4:], "little")})
     return out
 
@@ -176,6 +186,7 @@ def _image_frames() -> list[dict[str, Any]]:
 def _invalid_image_frames() -> list[dict[str, Any]]:
     good = im.encode_image_frame(np.arange(8, dtype=np.uint16).reshape(2, 4), sequence=1,
                                  trigger_id=1, timestamp_us=0, channel=0)
+    trailer = len(good) - im.IMAGE_CRC_BYTES - im.IMAGE_TRAILER_BYTES  # byte offset
 
     def patch(offset: int, new: bytes, fix_crc: bool = True) -> bytes:
         data = bytearray(good)
@@ -186,7 +197,8 @@ def _invalid_image_frames() -> list[dict[str, Any]]:
 
     return [
         {"name": "bad_magic", "hex": patch(0, b"OSIX").hex(), "error": "BadSyncError"},
-        {"name": "bad_version", "hex": patch(4, b"\x02").hex(), "error": "BadVersionError"},
+        {"name": "version_1", "hex": patch(4, b"\x01").hex(), "error": "BadVersionError"},
+        {"name": "bad_version", "hex": patch(4, b"\x03").hex(), "error": "BadVersionError"},
         {"name": "bad_crc", "hex": patch(40, b"\xff", fix_crc=False).hex(),
          "error": "BadCrcError"},
         {"name": "payload_length_mismatch", "hex": patch(32, (18).to_bytes(4, "little")).hex(),
@@ -194,6 +206,18 @@ def _invalid_image_frames() -> list[dict[str, Any]]:
         {"name": "odd_width", "hex": patch(24, (3).to_bytes(2, "little")).hex(),
          "error": "MalformedPayloadError"},
         {"name": "undefined_flag", "hex": patch(6, (1 << 15).to_bytes(2, "little")).hex(),
+         "error": "MalformedPayloadError"},
+        {"name": "status_flag_in_header", "hex": patch(6, b"\x01\x00").hex(),
+         "error": "MalformedPayloadError"},
+        {"name": "undefined_trailer_status", "hex": patch(trailer, b"\x04\x00").hex(),
+         "error": "MalformedPayloadError"},
+        {"name": "trailer_reserved_nonzero", "hex": patch(trailer + 2, b"\x01\x00").hex(),
+         "error": "MalformedPayloadError"},
+        {"name": "delivered_exceeds_pixels",
+         "hex": patch(trailer + 4, (9).to_bytes(4, "little")).hex(),
+         "error": "MalformedPayloadError"},
+        {"name": "short_delivery_without_status",
+         "hex": patch(trailer + 4, (7).to_bytes(4, "little")).hex(),
          "error": "MalformedPayloadError"},
         {"name": "truncated", "hex": good[:-5].hex(), "error": "BadLengthError"},
     ]
@@ -245,6 +269,9 @@ def build_golden_vectors() -> dict[str, Any]:
         "image_link": {
             "version": im.IMAGE_LINK_VERSION,
             "header_bytes": im.IMAGE_HEADER_BYTES,
+            "trailer_bytes": im.IMAGE_TRAILER_BYTES,
+            "header_flags": im.HEADER_FLAGS,
+            "status_flags": im.STATUS_FLAGS,
             "flags": _enum_table(im.FrameFlags),
             "registers": _enum_table(im.Register),
             "register_id_value": im.REGISTER_ID_VALUE,

@@ -2,16 +2,21 @@
 
 Upstream (bridge -> host) packets, all little-endian, every length a multiple of 4 bytes:
 
-* image frame: 36-byte ImageHeader, ``payload_length`` bytes of u16 pixels (row-major,
-  ``width * height * 2``; ``width`` is even), then a u32 CRC-32 over header and payload.
-  A frame the FPGA could not complete still has its full length: missing pixels are
-  zero and ``flags`` says OVERFLOW (FIFO overrun) or TRUNCATED (sensor frame too short).
+* image frame (version 2, streamed: the FPGA sends the header at frame start):
+  36-byte ImageHeader (``flags`` holds only what is known at frame start: BINNED, CROPPED,
+  TEST_PATTERN, NO_TRIGGER), ``payload_length`` bytes of u16 pixels (row-major,
+  ``width * height * 2``; ``width`` is even), an 8-byte ImageTrailer (u16 ``status``:
+  OVERFLOW, TRUNCATED; u16 reserved 0; u32 ``delivered_pixels``), then a u32 CRC-32 over
+  header, payload and trailer. A frame the FPGA could not complete still has its full
+  length: the pixels after the first ``delivered_pixels`` are zero padding and ``status``
+  says OVERFLOW (FIFO overrun) or TRUNCATED (sensor frame too short). Decoded, the header's
+  ``flags`` is the union of header flags and trailer status.
 * register reply: 16 bytes, one per register command.
 
 Downstream (host -> bridge): 16-byte register commands (write or read).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum, IntFlag
 
 import numpy as np
@@ -30,8 +35,9 @@ from .errors import (
 IMAGE_MAGIC = b"OSIF"
 REGISTER_COMMAND_MAGIC = b"OSRC"
 REGISTER_REPLY_MAGIC = b"OSRR"
-IMAGE_LINK_VERSION = 1
+IMAGE_LINK_VERSION = 2
 IMAGE_HEADER_BYTES = 36
+IMAGE_TRAILER_BYTES = 8
 IMAGE_CRC_BYTES = 4
 REGISTER_PACKET_BYTES = 16
 MAX_IMAGE_DIMENSION = 8192
@@ -48,6 +54,8 @@ class FrameFlags(IntFlag):
 
 
 ALL_FRAME_FLAGS = int(sum(FrameFlags))
+STATUS_FLAGS = int(FrameFlags.OVERFLOW | FrameFlags.TRUNCATED)  # trailer: known at frame end
+HEADER_FLAGS = ALL_FRAME_FLAGS & ~STATUS_FLAGS  # header: known at frame start
 
 
 class RegisterOp(IntEnum):
@@ -114,6 +122,12 @@ ImageHeader = Struct(
     "payload_length" / Int32ul,
 )
 
+ImageTrailer = Struct(
+    "status" / Int16ul,  # STATUS_FLAGS bits
+    "reserved" / Int16ul,
+    "delivered_pixels" / Int32ul,  # pixels from the sensor; the rest of the payload is zero
+)
+
 RegisterCommand = Struct(
     "magic" / Const(REGISTER_COMMAND_MAGIC),
     "op" / Int8ul,
@@ -151,10 +165,11 @@ class ImageFrameHeader:
     flags: FrameFlags
     payload_length: int
     version: int = IMAGE_LINK_VERSION
+    delivered_pixels: int | None = None  # from the trailer; None from decode_image_header
 
     @property
     def frame_bytes(self) -> int:
-        return IMAGE_HEADER_BYTES + self.payload_length + IMAGE_CRC_BYTES
+        return IMAGE_HEADER_BYTES + self.payload_length + IMAGE_TRAILER_BYTES + IMAGE_CRC_BYTES
 
 
 @dataclass(frozen=True)
@@ -175,7 +190,11 @@ class RegisterAccess:
 
 
 def decode_image_header(data: bytes | bytearray | memoryview) -> ImageFrameHeader:
-    """Parse and check the 36-byte header; raises a ProtocolError subclass on bad bytes."""
+    """Parse and check the 36-byte header; raises a ProtocolError subclass on bad bytes.
+
+    ``flags`` holds the header flags only and ``delivered_pixels`` is None: the completion
+    status is in the trailer, which ``decode_image_frame`` reads.
+    """
     if len(data) < IMAGE_HEADER_BYTES:
         raise BadLengthError(f"image header needs {IMAGE_HEADER_BYTES} bytes, got {len(data)}")
     if bytes(data[:4]) != IMAGE_MAGIC:
@@ -187,11 +206,13 @@ def decode_image_header(data: bytes | bytearray | memoryview) -> ImageFrameHeade
     h = dict(parsed)  # plain dict: Container attribute access costs ~1.5 us per field
     version, flags, width, height = h["version"], h["flags"], h["width"], h["height"]
     if version != IMAGE_LINK_VERSION:
-        raise BadVersionError(f"image link version {version}, host speaks {IMAGE_LINK_VERSION}")
+        raise BadVersionError(f"image link version {version}, host speaks version "
+                              f"{IMAGE_LINK_VERSION}")
     if h["header_length"] != IMAGE_HEADER_BYTES:
         raise BadLengthError(f"header_length {h['header_length']} != {IMAGE_HEADER_BYTES}")
-    if flags & ~ALL_FRAME_FLAGS:
-        raise MalformedPayloadError(f"undefined flag bits 0x{flags & ~ALL_FRAME_FLAGS:04x}")
+    if flags & ~HEADER_FLAGS:
+        raise MalformedPayloadError(f"header flag bits 0x{flags & ~HEADER_FLAGS:04x} undefined "
+                                    "(OVERFLOW/TRUNCATED belong in the trailer)")
     if h["reserved"]:
         raise MalformedPayloadError(f"reserved field is 0x{h['reserved']:04x}, must be 0")
     if not (0 < width <= MAX_IMAGE_DIMENSION and 0 < height <= MAX_IMAGE_DIMENSION):
@@ -218,27 +239,52 @@ def decode_image_header(data: bytes | bytearray | memoryview) -> ImageFrameHeade
 
 def decode_image_frame(data: bytes | bytearray | memoryview,
                        header: ImageFrameHeader | None = None) -> ImageFrame:
-    """Decode one complete frame (header + payload + CRC) without copying the pixels.
+    """Decode one complete frame (header + payload + trailer + CRC) without copying pixels.
 
     ``header``: what ``decode_image_header`` already returned for these same bytes (a stream
-    parser that needed it to find the frame's end), so it is not parsed twice.
+    parser that needed it to find the frame's end), so it is not parsed twice. The returned
+    header's ``flags`` is the union of the header flags and the trailer status, and
+    ``delivered_pixels`` comes from the trailer.
     """
     if header is None:
         header = decode_image_header(data)
     if len(data) != header.frame_bytes:
         raise BadLengthError(f"frame is {len(data)} bytes, header says {header.frame_bytes}")
     view = memoryview(data)
-    end = IMAGE_HEADER_BYTES + header.payload_length
+    end = len(data) - IMAGE_CRC_BYTES
     got = int.from_bytes(view[end:], "little")
     expected = crc32(view[:end])
     if got != expected:
         raise BadCrcError(f"frame {header.sequence}: CRC 0x{got:08x} != 0x{expected:08x}")
+    status, delivered = _decode_trailer(view[end - IMAGE_TRAILER_BYTES:end], header)
+    header = replace(header, flags=header.flags | status, delivered_pixels=delivered)
     pixels = np.frombuffer(view, dtype="<u2", count=header.width * header.height,
                            offset=IMAGE_HEADER_BYTES).reshape(header.height, header.width)
     if pixels.flags.writeable:
         pixels = pixels.view()
         pixels.flags.writeable = False
     return ImageFrame(header, pixels)
+
+
+def _decode_trailer(trailer: memoryview, header: ImageFrameHeader) -> tuple[FrameFlags, int]:
+    """Check the 8-byte trailer of ``header``'s frame; returns (status flags, delivered)."""
+    status = int.from_bytes(trailer[0:2], "little")
+    reserved = int.from_bytes(trailer[2:4], "little")
+    delivered = int.from_bytes(trailer[4:8], "little")
+    if status & ~STATUS_FLAGS:
+        raise MalformedPayloadError(f"frame {header.sequence}: trailer status bits "
+                                    f"0x{status & ~STATUS_FLAGS:04x} undefined")
+    if reserved:
+        raise MalformedPayloadError(f"frame {header.sequence}: trailer reserved field is "
+                                    f"0x{reserved:04x}, must be 0")
+    pixels = header.width * header.height
+    if delivered > pixels:
+        raise MalformedPayloadError(f"frame {header.sequence}: delivered_pixels {delivered} > "
+                                    f"{header.width}x{header.height}")
+    if not status and delivered != pixels:
+        raise MalformedPayloadError(f"frame {header.sequence}: delivered_pixels {delivered} != "
+                                    f"{pixels} with no OVERFLOW/TRUNCATED status")
+    return FrameFlags(status), delivered
 
 
 def encode_image_frame(
@@ -250,16 +296,23 @@ def encode_image_frame(
     channel: int,
     bits_per_pixel: int = 12,
     flags: int = 0,
+    delivered_pixels: int | None = None,
 ) -> bytes:
-    """Bytes of one image frame for ``pixels`` ((height, width) integers)."""
+    """Bytes of one image frame for ``pixels`` ((height, width) integers).
+
+    ``flags``: any FrameFlags; OVERFLOW/TRUNCATED go into the trailer status, the others into
+    the header. ``delivered_pixels``: pixels that came from the sensor (default all of them).
+    """
     height, width = pixels.shape
     payload = np.ascontiguousarray(pixels, dtype="<u2").tobytes()
+    if delivered_pixels is None:
+        delivered_pixels = width * height
     try:
         header = ImageHeader.build(
             {
                 "version": IMAGE_LINK_VERSION,
                 "header_length": IMAGE_HEADER_BYTES,
-                "flags": int(flags),
+                "flags": int(flags) & ~STATUS_FLAGS,
                 "sequence": sequence,
                 "trigger_id": trigger_id,
                 "timestamp_us": timestamp_us,
@@ -271,10 +324,13 @@ def encode_image_frame(
                 "payload_length": len(payload),
             }
         )
+        trailer = ImageTrailer.build({"status": int(flags) & STATUS_FLAGS, "reserved": 0,
+                                      "delivered_pixels": delivered_pixels})
     except ConstructError as exc:
-        raise MalformedPayloadError(f"cannot encode image header: {exc}") from exc
-    decode_image_header(header)  # the same checks as the receiver applies
-    body = header + payload
+        raise MalformedPayloadError(f"cannot encode image frame: {exc}") from exc
+    decoded = decode_image_header(header)  # the same checks as the receiver applies
+    _decode_trailer(memoryview(trailer), decoded)
+    body = header + payload + trailer
     return body + crc32(body).to_bytes(4, "little")
 
 

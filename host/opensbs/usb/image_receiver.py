@@ -39,6 +39,7 @@ from ..protocol.image import (
     IMAGE_CRC_BYTES,
     IMAGE_HEADER_BYTES,
     IMAGE_MAGIC,
+    IMAGE_TRAILER_BYTES,
     MAX_PAYLOAD_BYTES,
     REGISTER_PACKET_BYTES,
     REGISTER_REPLY_MAGIC,
@@ -56,7 +57,7 @@ from ..protocol.image import (
 from .errors import DeviceVanishedError, RegisterAccessError, TransportError
 from .transport import usb_error, vendor_bulk_endpoints
 
-MAX_FRAME_BYTES = IMAGE_HEADER_BYTES + MAX_PAYLOAD_BYTES + IMAGE_CRC_BYTES
+MAX_FRAME_BYTES = IMAGE_HEADER_BYTES + MAX_PAYLOAD_BYTES + IMAGE_TRAILER_BYTES + IMAGE_CRC_BYTES
 MAGICS = (IMAGE_MAGIC, REGISTER_REPLY_MAGIC)
 MAGIC_SEARCH = re.compile(re.escape(IMAGE_MAGIC) + b"|" + re.escape(REGISTER_REPLY_MAGIC))
 SEQUENCE_MODULUS = 1 << 32

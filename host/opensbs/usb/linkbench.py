@@ -20,6 +20,7 @@ from ..protocol.control import ErrorCode, MsgType
 from ..protocol.image import (
     IMAGE_CRC_BYTES,
     IMAGE_HEADER_BYTES,
+    IMAGE_TRAILER_BYTES,
     ControlBits,
     FrameFlags,
     ImageFrame,
@@ -267,7 +268,8 @@ def image_soak(frames: int, rates: FaultRates, seed: int = 0,
     result = ImageSoakResult(frames_sent=frames + 1, flagged_sent=len(flagged))
     events: list[LinkEvent] = []
     if read_bytes is None:
-        read_bytes = IMAGE_HEADER_BYTES + 2 * shape[0] * shape[1] + IMAGE_CRC_BYTES
+        read_bytes = (IMAGE_HEADER_BYTES + 2 * shape[0] * shape[1] + IMAGE_TRAILER_BYTES
+                      + IMAGE_CRC_BYTES)
     receiver = open_camera(backend=bus.backend, read_bytes=read_bytes, read_timeout_ms=20,
                            register_timeout_s=0.02, register_retries=10,
                            queue_frames=frames + 1)

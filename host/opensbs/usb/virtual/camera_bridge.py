@@ -26,6 +26,7 @@ import numpy as np
 from ...protocol.crc import crc32, crc32_combine, crc32_shift_operator
 from ...protocol.errors import BadCrcError, ProtocolError
 from ...protocol.image import (
+    HEADER_FLAGS,
     IMAGE_HEADER_BYTES,
     IMAGE_LINK_VERSION,
     REGISTER_COMMAND_MAGIC,
@@ -34,6 +35,7 @@ from ...protocol.image import (
     ControlBits,
     FrameFlags,
     ImageHeader,
+    ImageTrailer,
     Register,
     RegisterOp,
     RegisterStatus,
@@ -189,7 +191,7 @@ class CameraBridge(VirtualDevice):
         flags |= FrameFlags.CROPPED if control & ControlBits.CROP else 0
         header = ImageHeader.build({
             "version": IMAGE_LINK_VERSION, "header_length": IMAGE_HEADER_BYTES,
-            "flags": int(flags), "sequence": self.sequence & 0xFFFFFFFF,
+            "flags": int(flags) & HEADER_FLAGS, "sequence": self.sequence & 0xFFFFFFFF,
             "trigger_id": trigger_id & 0xFFFFFFFF, "timestamp_us": timestamp_us,
             "width": width, "height": height, "bits_per_pixel": self.bits_per_pixel,
             "channel": self.registers[Register.CHANNEL], "reserved": 0,
@@ -198,9 +200,12 @@ class CameraBridge(VirtualDevice):
         shift = self._shift_cache.get(pixels.nbytes)
         if shift is None:
             shift = self._shift_cache[pixels.nbytes] = crc32_shift_operator(pixels.nbytes)
-        crc = crc32_combine(crc32(header), payload_crc, shift)
+        # injected OVERFLOW/TRUNCATED go in the trailer; the test pattern itself is whole
+        trailer = ImageTrailer.build({"status": int(flags & FLAGGED_DROP), "reserved": 0,
+                                      "delivered_pixels": pixels.size})
+        crc = crc32(trailer, crc32_combine(crc32(header), payload_crc, shift))
         self._segments.extend((memoryview(header), pixels.data.cast("B"),
-                               memoryview(crc.to_bytes(4, "little"))))
+                               memoryview(trailer + crc.to_bytes(4, "little"))))
         self.sequence += 1
         self.registers[Register.FRAME_COUNT] += 1
         if flags & FLAGGED_DROP:
