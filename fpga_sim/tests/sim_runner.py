@@ -44,9 +44,10 @@ def run_cocotb(
     parameters: dict[str, int],
     extra_env: dict[str, str] | None = None,
     test_filter: str | None = None,
-) -> None:
+) -> Path:
     """Build ``toplevel`` with ``parameters`` and run the cocotb tests in ``test_module``
-    (those whose name matches the regular expression ``test_filter``, if given)."""
+    (those whose name matches the regular expression ``test_filter``, if given). Under pytest
+    a failing test raises; returns the results XML file (for ``get_results`` elsewhere)."""
     if simulator not in SIMULATORS:
         raise ValueError(f"simulator {simulator!r} not in {SIMULATORS}")
     if simulator == "verilator":
@@ -70,7 +71,7 @@ def run_cocotb(
         timescale=("1ns", "1ps"),
         always=False,
     )
-    runner.test(
+    return runner.test(
         hdl_toplevel=toplevel,
         test_module=test_module,
         build_dir=build_dir,

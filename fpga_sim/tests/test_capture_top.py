@@ -212,7 +212,8 @@ class CaptureTB:
         """Play one image with random line and frame blanking and receive its frame."""
         await self.play(image, hblank=int(self.rng.integers(1, 24)),
                         vblank=int(self.rng.integers(4, 40)))
-        await self.wait_packets(1, timeout_us=max(2000.0, 4e-3 * PIX_PERIOD_NS * image.size))
+        # allow 4 pixel clocks (of 13 ns) per pixel
+        await self.wait_packets(1, timeout_us=max(2000, image.size * 52 // 1000))
         packets = self.read_packets()
         assert len(packets) == 1 and isinstance(packets[0], ImageFrame)
         return packets[0]

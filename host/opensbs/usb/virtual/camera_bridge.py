@@ -2,7 +2,7 @@
 
 Downstream it takes 16-byte register commands (a register file per ``Register``: RO/RW/WO
 access, value checks, counters) and answers each with a register reply; upstream it streams
-image frames (header + u16 payload + CRC-32) back to back with the replies between frames,
+image frames (header + u16 payload + trailer + CRC-32) back to back with the replies between frames,
 filling each host read like a USB 3 FIFO bridge does, so frames span reads.
 
 Frames come from two sources while CONTROL.ENABLE is set:
@@ -14,7 +14,9 @@ Frames come from two sources while CONTROL.ENABLE is set:
   new header is folded in with ``crc32_combine``, so the bridge, like hardware, costs the
   host no CPU per byte beyond the copy into its read buffer.
 
-``test_flags[sequence]`` adds FrameFlags (e.g. OVERFLOW, TRUNCATED) to a free-run frame.
+``test_flags[sequence]`` adds FrameFlags (e.g. OVERFLOW, TRUNCATED) to a free-run frame;
+OVERFLOW/TRUNCATED go into the trailer status (the pattern itself stays whole, so
+``delivered_pixels`` is every pixel).
 """
 
 import threading
