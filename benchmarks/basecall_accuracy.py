@@ -102,7 +102,8 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     header = (f"{'condition':<22}{'cyc':>4}{'err%':>8}{'oracle%':>9}{'ratio':>7}{'PF%':>7}"
-              f"{'>=Q30%':>8}{'Qcal':>6}{'phas est/true':>16}{'preph est/true':>16}{'xtalk':>7}")
+              f"{'>=Q30%':>8}{'Qcal':>6}{'phas est/true':>16}{'preph est/true':>16}{'xtalk':>7}"
+              f"{'found%':>8}")
     print(header)
     for name, config in conditions(args.tile_px, args.quick):
         r = run_condition(name, config)
@@ -113,9 +114,11 @@ def main() -> None:
               f"{r['max_q_calibration_error']:>6.1f}"
               f"{r['estimated_phasing'] * 100:>9.3f}/{r['true_phasing'] * 100:.2f}"
               f"{r['estimated_prephasing'] * 100:>9.3f}/{r['true_prephasing'] * 100:.2f}"
-              f"{r['crosstalk_max_abs_error']:>7.3f}", flush=True)
+              f"{r['crosstalk_max_abs_error']:>7.3f}"
+              f"{100 * r['clusters_matched_fraction_of_true']:>8.1f}", flush=True)
     default = results[0]
-    print("tile sizes: default", args.tile_px, "px; others <= 384 px square (random layout)")
+    print("tile sizes: default", args.tile_px, "px; others <= 384 px square (random layout);"
+          " found% = detected clusters matched to a true one, per true cluster")
     print("Q calibration (default): reported -> empirical (bases)")
     for row in default["q_calibration"]:  # type: ignore[union-attr]
         print(f"  Q{row['reported_q']:.0f} -> {row['empirical_q']:.1f} ({row['bases']:.0f})")
