@@ -38,12 +38,15 @@ def tile_metrics(folder: RunFolder, result: TileResult, cycles: int, truth: Tile
     """Per-cycle metrics of one tile from its BCLs and kept figures, and the fraction of its
     PF clusters aligned to the truth (None without one)."""
     lane = folder.recipe.flowcell.lane
-    matched = None if truth is None else match_truth(result.positions_px, truth)
+    calls = [folder.read_bcl(cycle, result.tile) for cycle in range(1, cycles + 1)]
+    matched = None
+    if truth is not None:
+        reads = np.stack([bases for bases, _ in calls], axis=1)
+        matched = match_truth(result.positions_px, truth, reads)
     aligned = None if matched is None else matched >= 0
     errors_so_far = np.zeros(len(result.positions_px), np.int64)
     out = []
-    for cycle in range(1, cycles + 1):
-        bases, quals = folder.read_bcl(cycle, result.tile)
+    for cycle, (bases, quals) in enumerate(calls, start=1):
         figures = load_cycle_metrics(folder, result.tile, cycle)
         mismatch = None
         if truth is not None and matched is not None and aligned is not None:

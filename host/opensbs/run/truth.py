@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..basecall.evaluation import match_clusters
+
 TRUTH_MATCH_RADIUS_PX = 1.0
 
 
@@ -19,13 +21,21 @@ class TileTruth:
     sequences: np.ndarray  # (m, cycles) uint8 0..3
 
 
-def match_truth(called_xy: np.ndarray, truth: TileTruth) -> np.ndarray:
+def match_truth(called_xy: np.ndarray, truth: TileTruth,
+                bases: np.ndarray | None = None) -> np.ndarray:
     """Index of the true cluster within 1 px of each called cluster, or -1 (not aligned).
 
     The called positions live in the frame of cycle 1; the global offset to the truth's frame
-    (stage drift, channel registration) is the median displacement of close pairs."""
+    (stage drift, channel registration) is the median displacement of close pairs. With the
+    reads (``bases``, (clusters, cycles)), a called cluster sitting on merged true clusters is
+    scored against the one its read agrees with best, as aligning to the genome would; without
+    them (live figures, before the reads exist) against the nearest."""
     if len(truth.positions_px) == 0 or len(called_xy) == 0:
         return np.full(len(called_xy), -1)
+    if bases is not None:
+        return match_clusters(called_xy, truth.positions_px, bases,
+                              truth.sequences[:, : bases.shape[1]],
+                              radius_px=TRUTH_MATCH_RADIUS_PX).truth_index
     tree = cKDTree(truth.positions_px)
     dist, index = tree.query(called_xy, k=1)
     close = dist <= 3 * TRUTH_MATCH_RADIUS_PX
