@@ -29,15 +29,21 @@ def test_flash_compiles_copies_resets_and_confirms_the_version() -> None:
         crc = load_board("pico").crc32
         assert f"0x{crc:08x}: OK" in result.output
         # mpremote takes the REPL back from the running firmware; what landed on the board:
-        # the compiled modules (no sources) and the board file
-        listing = subprocess.run(
-            [sys.executable, "-m", "mpremote", "connect", vboard.port, "exec",
-             "import os, json; print(sorted(os.listdir('opensbs_fw')));"
-             "print(json.load(open('board.json'))['mpy_arch'])"],
-            capture_output=True, text=True, timeout=60)
+        # the compiled modules (no sources) and the board file. The firmware streams binary
+        # telemetry on the same port, which can land inside mpremote's raw-REPL handshake
+        # ("could not exec command"), so the listing gets up to three tries, as a user would.
+        for _ in range(3):
+            listing = subprocess.run(
+                [sys.executable, "-m", "mpremote", "connect", vboard.port, "exec",
+                 "import os, json; print(sorted(os.listdir('opensbs_fw')));"
+                 "print(json.load(open('board.json'))['mpy_arch'])"],
+                capture_output=True, text=True, timeout=60)
+            if listing.returncode == 0:
+                break
         safe = _boot_with_a_corrupt_board_file(vboard.port)
     assert safe["state"] == DeviceState.SAFE and safe["faults"] == Fault.BOARD_CONFIG
     assert "board file" in safe["log"] and safe["boot_faults"] == Fault.BOARD_CONFIG
+    assert listing.returncode == 0 and listing.stdout, (listing.stdout, listing.stderr)
     lines = listing.stdout.splitlines()
     modules = json.loads(lines[0].replace("'", '"'))
     assert modules and all(name.endswith(".mpy") for name in modules)
