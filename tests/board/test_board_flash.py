@@ -31,13 +31,18 @@ def test_flash_compiles_copies_resets_and_confirms_the_version() -> None:
         # mpremote takes the REPL back from the running firmware; what landed on the board:
         # the compiled modules (no sources) and the board file. The firmware streams binary
         # telemetry on the same port, which can land inside mpremote's raw-REPL handshake
-        # ("could not exec command"), so the listing gets up to three tries, as a user would.
-        for _ in range(3):
-            listing = subprocess.run(
-                [sys.executable, "-m", "mpremote", "connect", vboard.port, "exec",
-                 "import os, json; print(sorted(os.listdir('opensbs_fw')));"
-                 "print(json.load(open('board.json'))['mpy_arch'])"],
-                capture_output=True, text=True, timeout=60)
+        # ("could not exec command", or a handshake that never completes), so the listing gets
+        # up to four tries, as a user would.
+        listing = subprocess.CompletedProcess([], 1, "", "listing never ran")
+        for _ in range(4):
+            try:
+                listing = subprocess.run(
+                    [sys.executable, "-m", "mpremote", "connect", vboard.port, "exec",
+                     "import os, json; print(sorted(os.listdir('opensbs_fw')));"
+                     "print(json.load(open('board.json'))['mpy_arch'])"],
+                    capture_output=True, text=True, timeout=15)
+            except subprocess.TimeoutExpired:
+                continue
             if listing.returncode == 0:
                 break
         safe = _boot_with_a_corrupt_board_file(vboard.port)
