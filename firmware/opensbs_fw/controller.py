@@ -326,29 +326,32 @@ class Controller:
         trig.program(f["exposure_us"], f["period_us"], f["pulse_count"], f["laser_mask"])
         return 0
 
-    def _trigger_arm(self, f: dict, now_ms: int) -> int:
-        if f["output"] >= len(self.triggers):
+    def _idle_trigger_check(self, output: int, msg_type: int) -> int:
+        """Error code for arming/firing ``output``: unknown, blocked by a fault, or busy; 0 ok."""
+        if output >= len(self.triggers):
             return c.UNKNOWN_TARGET
-        trig = self.triggers[f["output"]]
-        code = self._blocked(c.TRIGGER_ARM)
+        code = self._blocked(msg_type)
         if code:
             return code
-        if trig.state == c.TRIG_FIRING:
+        if self.triggers[output].state == c.TRIG_FIRING:
             return c.BUSY
+        return 0
+
+    def _trigger_arm(self, f: dict, now_ms: int) -> int:
+        code = self._idle_trigger_check(f["output"], c.TRIGGER_ARM)
+        if code:
+            return code
+        trig = self.triggers[f["output"]]
         if trig.state == c.TRIG_IDLE:
             return c.NOT_CONFIGURED
         trig.arm()
         return 0
 
     def _trigger_fire(self, f: dict, now_ms: int) -> int:
-        if f["output"] >= len(self.triggers):
-            return c.UNKNOWN_TARGET
-        trig = self.triggers[f["output"]]
-        code = self._blocked(c.TRIGGER_FIRE)
+        code = self._idle_trigger_check(f["output"], c.TRIGGER_FIRE)
         if code:
             return code
-        if trig.state == c.TRIG_FIRING:
-            return c.BUSY
+        trig = self.triggers[f["output"]]
         if trig.state != c.TRIG_ARMED:
             return c.NOT_ARMED
         trig.fire()
