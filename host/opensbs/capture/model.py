@@ -29,8 +29,10 @@ Behaviour, identical to the RTL:
 * ``sequence`` counts frames since reset (never cleared); COUNTER_CLEAR zeroes FRAME_COUNT,
   DROP_COUNT, OVERFLOW_COUNT, TRIGGER_COUNT (hence trigger ids) and STATUS.FIFO_OVERFLOW_SEEN,
   and forgets the latest trigger (the next frame says NO_TRIGGER, id 0, timestamp 0).
-* The model's bridge always keeps up, so it never sets OVERFLOW; the RTL does when the host
-  stalls (see docs/fpga.md).
+* The bridge keeps up unless told otherwise: ``capture(image, fifo_overflow_at=n)`` models a
+  host that stalled until the clock-crossing FIFO overran after ``n`` output pixels, as the
+  RTL does (see docs/fpga.md): the rest is zero padding, OVERFLOW is set, DROP_COUNT and
+  OVERFLOW_COUNT count it and STATUS.FIFO_OVERFLOW_SEEN latches.
 
 Register replies: status checks in this order: CRC (BAD_CRC), op (BAD_VALUE for an op other
 than WRITE/READ), address (BAD_ADDRESS), write to a read-only register (READ_ONLY), value
@@ -42,13 +44,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from opensbs.protocol.crc import crc32
-from opensbs.protocol.errors import BadLengthError, BadSyncError
 from opensbs.protocol.image import (
-    IMAGE_LINK_VERSION,
     REGISTER_COMMAND_MAGIC,
     REGISTER_ID_VALUE,
-    REGISTER_PACKET_BYTES,
+    VERSION_REGISTER_VALUE,
     ControlBits,
     FrameFlags,
     Register,
@@ -57,10 +56,9 @@ from opensbs.protocol.image import (
     StatusBits,
     encode_image_frame,
     encode_register_reply,
+    parse_register_packet,
 )
 
-RTL_REVISION = 1
-VERSION_VALUE = (IMAGE_LINK_VERSION << 16) | RTL_REVISION
 SUPPORTED_BITS_PER_PIXEL = (10, 12)
 TEST_PATTERN_ROW_STEP = 16
 _READ_ONLY = {
@@ -107,6 +105,7 @@ class CaptureModel:
         self._sequence = 0
         self._trigger_timestamp_us = 0
         self._trigger_fresh = False
+        self._pattern: np.ndarray | None = None  # the test pattern of the last shape used
 
     # -- registers -------------------------------------------------------------------------
 
@@ -116,7 +115,7 @@ class CaptureModel:
         if reg == Register.ID:
             return REGISTER_ID_VALUE
         if reg == Register.VERSION:
-            return VERSION_VALUE
+            return VERSION_REGISTER_VALUE
         if reg == Register.COUNTER_CLEAR:
             return 0
         if reg == Register.STATUS:
@@ -134,18 +133,12 @@ class CaptureModel:
         Raises BadLengthError/BadSyncError for bytes that are not a register command at all
         (the RTL discards those without a reply).
         """
-        data = bytes(packet)
-        if len(data) != REGISTER_PACKET_BYTES:
-            raise BadLengthError(f"register command is {len(data)} bytes, expected 16")
-        if data[:4] != REGISTER_COMMAND_MAGIC:
-            raise BadSyncError(f"bad register command magic {data[:4].hex()}")
-        op, tag = data[4], data[5]
-        address = int.from_bytes(data[6:8], "little")
-        value = int.from_bytes(data[8:12], "little")
+        f = parse_register_packet(packet, REGISTER_COMMAND_MAGIC)
+        tag, address = f["tag"], f["address"]
         valid_address = address in Register._value2member_map_
-        if int.from_bytes(data[12:], "little") != crc32(data[:12]):
+        if not f["crc_ok"]:
             return encode_register_reply(tag, address, 0, RegisterStatus.BAD_CRC)
-        status = self._execute(op, address, value)
+        status = self._execute(f["op"], address, f["value"])
         reply_value = self.read_register(address) if valid_address else 0
         return encode_register_reply(tag, address, reply_value, status)
 
@@ -208,8 +201,9 @@ class CaptureModel:
         self._trigger_timestamp_us = timestamp_us
         self._trigger_fresh = True
 
-    def capture(self, image: np.ndarray) -> bytes | None:
-        """Upstream bytes of the frame for one sensor image; None while disabled."""
+    def capture(self, image: np.ndarray, fifo_overflow_at: int | None = None) -> bytes | None:
+        """Upstream bytes of the frame for one sensor image; None while disabled.
+        ``fifo_overflow_at``: the FIFO overran after that many output pixels (see above)."""
         image = np.asarray(image)
         if image.ndim != 2 or not np.issubdtype(image.dtype, np.integer):
             raise ValueError(f"image must be a 2-D integer array, got {image.dtype} {image.shape}")
@@ -232,9 +226,15 @@ class CaptureModel:
         pixels, delivered = self._roi_pixels(image, x0, y0, width, height, binning)
         if binning:
             flags |= FrameFlags.BINNED
+        if fifo_overflow_at is not None and fifo_overflow_at < delivered:
+            delivered = max(0, fifo_overflow_at)
+            flags |= FrameFlags.OVERFLOW
+            self._regs[Register.OVERFLOW_COUNT] += 1
+            self._overflow_seen = True
+        elif delivered < pixels.size:
+            flags |= FrameFlags.TRUNCATED
         if delivered < pixels.size:
             pixels.reshape(-1)[delivered:] = 0
-            flags |= FrameFlags.TRUNCATED
             self._regs[Register.DROP_COUNT] += 1
         if not self._trigger_fresh:
             flags |= FrameFlags.NO_TRIGGER
@@ -254,10 +254,12 @@ class CaptureModel:
         return frame
 
     def _test_pattern(self, shape: tuple[int, ...]) -> np.ndarray:
-        rows, cols = shape
-        y, x = np.ogrid[:rows, :cols]
-        return ((x + TEST_PATTERN_ROW_STEP * y) & ((1 << self.bits_per_pixel) - 1)).astype(
-            np.uint16)
+        if self._pattern is None or self._pattern.shape != shape:
+            rows, cols = shape
+            y, x = np.ogrid[:rows, :cols]
+            self._pattern = ((x + TEST_PATTERN_ROW_STEP * y)
+                             & ((1 << self.bits_per_pixel) - 1)).astype(np.uint16)
+        return self._pattern
 
     @staticmethod
     def _roi_pixels(image: np.ndarray, x0: int, y0: int, width: int, height: int,
