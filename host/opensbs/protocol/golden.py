@@ -186,13 +186,12 @@ def _image_frames() -> list[dict[str, Any]]:
         kw.update(extra)
         data = im.encode_image_frame(px, **kw)
         frame = im.decode_image_frame(data)
-        trailer = data[-im.IMAGE_CRC_BYTES - im.IMAGE_TRAILER_BYTES:-im.IMAGE_CRC_BYTES]
+        trailer = im.ImageTrailer.parse(data[-im.IMAGE_CRC_BYTES - im.IMAGE_TRAILER_BYTES:])
         out.append({"name": name, "hex": data.hex(), "header": _header_dict(frame.header),
-                    "header_flags": int.from_bytes(data[6:8], "little"),
-                    "trailer": {"status": int.from_bytes(trailer[:2], "little"),
-                                "reserved": int.from_bytes(trailer[2:4], "little"),
-                                "delivered_pixels": int.from_bytes(trailer[4:], "little")},
-                    "pixels": px.tolist(), "crc32": int.from_bytes(data[-4:], "little")})
+                    "header_flags": im.ImageHeader.parse(data).flags,
+                    "trailer": {"status": trailer.status, "reserved": trailer.reserved,
+                                "delivered_pixels": trailer.delivered_pixels},
+                    "pixels": px.tolist(), "crc32": im.ImageCrc.parse(data[-4:])})
     return out
 
 

@@ -16,13 +16,14 @@ Upstream (bridge -> host) packets, all little-endian, every length a multiple of
 Downstream (host -> bridge): 16-byte register commands (write or read).
 """
 
+import functools
 from dataclasses import dataclass, replace
 from enum import IntEnum, IntFlag
 
 import numpy as np
 from construct import Const, ConstructError, Int8ul, Int16ul, Int32ul, Int64ul, Struct
 
-from .crc import crc32
+from .crc import crc32, crc32_combine, crc32_shift_operator
 from .errors import (
     BadCrcError,
     BadLengthError,
@@ -151,6 +152,8 @@ IMAGE_TRAILER_BYTES = ImageTrailer.sizeof()
 IMAGE_CRC_BYTES = ImageCrc.sizeof()
 REGISTER_PACKET_BYTES = RegisterCommand.sizeof()
 _REGISTER_CRC_OFFSET = REGISTER_PACKET_BYTES - Int32ul.sizeof()
+
+_crc32_shift = functools.lru_cache(maxsize=8)(crc32_shift_operator)
 
 # Compiled once for speed. Compiled parsers skip some checks, so the decoders check the
 # magic and every field themselves and never rely on the parser for validation.
@@ -305,14 +308,17 @@ def encode_image_frame(
     bits_per_pixel: int = 12,
     flags: int = 0,
     delivered_pixels: int | None = None,
+    payload_crc: int | None = None,
 ) -> bytes:
     """Bytes of one image frame for ``pixels`` ((height, width) integers).
 
     ``flags``: any FrameFlags; OVERFLOW/TRUNCATED go into the trailer status, the others into
     the header. ``delivered_pixels``: pixels that came from the sensor (default all of them).
+    ``payload_crc``: CRC-32 of the u16 payload when the caller already knows it (a repeated
+    test pattern): the frame CRC is then combined from it without another pass over it.
     """
     height, width = pixels.shape
-    payload = np.ascontiguousarray(pixels, dtype="<u2").tobytes()
+    payload = memoryview(np.ascontiguousarray(pixels, dtype="<u2")).cast("B")  # no copy
     if delivered_pixels is None:
         delivered_pixels = width * height
     try:
@@ -329,7 +335,7 @@ def encode_image_frame(
                 "bits_per_pixel": bits_per_pixel,
                 "channel": channel,
                 "reserved": 0,
-                "payload_length": len(payload),
+                "payload_length": payload.nbytes,
             }
         )
         trailer = ImageTrailer.build({"status": int(flags) & STATUS_FLAGS, "reserved": 0,
@@ -338,8 +344,12 @@ def encode_image_frame(
         raise MalformedPayloadError(f"cannot encode image frame: {exc}") from exc
     decoded = decode_image_header(header)  # the same checks as the receiver applies
     _decode_trailer(memoryview(trailer), decoded)
-    body = header + payload + trailer
-    return body + ImageCrc.build(crc32(body))
+    if payload_crc is None:
+        crc = crc32(payload, crc32(header))
+    else:
+        crc = crc32_combine(crc32(header), payload_crc, _crc32_shift(payload.nbytes))
+    crc = crc32(trailer, crc)
+    return b"".join((header, payload, trailer, ImageCrc.build(crc)))  # the one copy
 
 
 def _register_packet(packet: Struct, fields: dict[str, int]) -> bytes:
