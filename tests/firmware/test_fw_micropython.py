@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from opensbs.board.firmware import BOARDS_DIR, FIRMWARE_DIR, firmware_sources
+from opensbs.board import firmware
+from opensbs.board.firmware import BOARDS_DIR, firmware_sources
 from opensbs.protocol.golden import GOLDEN_PATH
 
+FIRMWARE_DIR = firmware.FIRMWARE_DIR.resolve()  # the source tree's firmware/, not the link
 REPO = FIRMWARE_DIR.parent
 MP_DIR = REPO / "tools" / "micropython"
 RUNNER = MP_DIR / "mp.mjs"

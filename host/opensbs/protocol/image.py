@@ -318,7 +318,7 @@ def encode_image_frame(
     test pattern): the frame CRC is then combined from it without another pass over it.
     """
     height, width = pixels.shape
-    payload = memoryview(np.ascontiguousarray(pixels, dtype="<u2")).cast("B")  # no copy
+    payload = np.ascontiguousarray(pixels, dtype="<u2").data.cast("B")  # no copy
     if delivered_pixels is None:
         delivered_pixels = width * height
     try:
