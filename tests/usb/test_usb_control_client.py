@@ -314,6 +314,18 @@ def test_heartbeat_thread_keeps_the_device_fed() -> None:
     assert beats == sorted(beats, key=lambda f: f["host_time_ms"])
 
 
+def test_heartbeat_is_due_only_after_a_period_without_any_request() -> None:
+    _, _, client = connect()
+    with client:
+        client.ping(1)
+        sent_s = client._last_write_s
+        assert client.heartbeat_due_in(1.0, sent_s + 0.25) == pytest.approx(0.75)
+        assert client.heartbeat_due_in(1.0, sent_s + 1.0) <= 0
+        client.status()  # any request restarts the period
+        assert client._last_write_s > sent_s
+        assert client.heartbeat_due_in(1.0, client._last_write_s + 0.5) == pytest.approx(0.5)
+
+
 def test_serial_transport_on_loop_url() -> None:
     """loop:// echoes what is written: device frames injected there reach subscribers."""
     port = serial.serial_for_url("loop://", timeout=0.01)

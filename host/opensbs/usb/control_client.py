@@ -392,8 +392,7 @@ class ControlClient:
             t0 = time.monotonic()
             wait_s = period_s
             while not self._heartbeat_stop.wait(wait_s):
-                idle_s = time.monotonic() - self._last_write_s
-                wait_s = period_s - idle_s
+                wait_s = self.heartbeat_due_in(period_s, time.monotonic())
                 if wait_s > 0:
                     continue  # another request fed the board recently
                 wait_s = period_s
@@ -406,6 +405,11 @@ class ControlClient:
         self._heartbeat = threading.Thread(target=beat, name="control-link-heartbeat",
                                            daemon=True)
         self._heartbeat.start()
+
+    def heartbeat_due_in(self, period_s: float, now_s: float) -> float:
+        """Seconds until a HEARTBEAT is due (<= 0: now): ``period_s`` after the last request
+        of any kind went out (``now_s`` on the time.monotonic clock)."""
+        return period_s - (now_s - self._last_write_s)
 
     def stop_heartbeat(self) -> None:
         if self._heartbeat is not None:
