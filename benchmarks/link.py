@@ -3,8 +3,9 @@
 (a) parse + CRC-32 of frames already in memory (ImageStreamParser, one core);
 (b) the full receive path: pyusb dev.read into pooled buffers through the virtual backend,
     the reader thread, CRC and sequence checks, frames handed over a queue;
-soak: 10,000 control commands and 1,000 frames with 1% drops, corruption and duplicates on
-both directions of both links, checked end to end.
+soak: 10,000 control commands to the firmware on a simulated board (real time) and 1,000
+frames from the capture model behind the virtual bridge, with 1% drops, corruption and
+duplicates on both directions of both links, checked end to end.
 
     .venv/bin/python benchmarks/link.py [--frames 200] [--commands 10000] [--soak-frames 1000]
 

@@ -11,6 +11,7 @@
 // lost because the FIFO was full (only when the bridge clock is slower than the pixel clock).
 // The sensor must leave at least 4 pixel clocks between frame-valid rise and the first line.
 `timescale 1ns / 1ps
+`include "opensbs_regs.vh"
 module sensor_frontend #(
     parameter BPP = 12,
     parameter SENSOR_WIDTH = 64,
@@ -34,7 +35,8 @@ module sensor_frontend #(
     output wire                in_frame
 );
     localparam [1:0] KIND_PIXEL = 2'd0, KIND_SOF = 2'd1, KIND_GEOM = 2'd2, KIND_EOF = 2'd3;
-    localparam C_ENABLE = 0, C_BIN = 1, C_CROP = 2, C_TEST = 3;
+    localparam C_ENABLE = `OSBS_CONTROL_ENABLE_BIT, C_BIN = `OSBS_CONTROL_BINNING_2X2_BIT,
+               C_CROP = `OSBS_CONTROL_CROP_BIT, C_TEST = `OSBS_CONTROL_TEST_PATTERN_BIT;
     localparam D = DIM_BITS;
     localparam LB_DEPTH = SENSOR_WIDTH / 2;
     localparam LB_BITS = $clog2(LB_DEPTH);
