@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import gated_opensbs, wait_for
 from opensbs.basecall.pipeline import BasecallConfig
 from opensbs.run import RunProgress, RunRequest, start_run
 from opensbs.run.calling import MAX_QUEUED_CYCLES
@@ -133,38 +134,34 @@ def test_run_log_records_commands_telemetry_and_safe_stop(reference_run: Path):
     assert max(temps) > 59_000  # the flow cell really reached the 60 C set-point
 
 
-def _wait_for_cycles(root: Path, cycles: int, proc: subprocess.Popen, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    journal = Journal(root / "journal.jsonl")
-    while time.monotonic() < deadline:
-        if journal.path.exists() and journal.read().completed_cycles >= cycles:
-            return
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    raise AssertionError(f"run did not complete {cycles} cycles in {timeout_s} s")
-
-
 @pytest.mark.parametrize("how", ["kill -9", "Ctrl-C"])
 def test_resume_gives_the_same_bcls_and_fastq(reference_run: Path, tmp_path: Path, how: str):
     out = tmp_path / "run"
-    proc = subprocess.Popen(_opensbs("run", "--sim", "--recipe", str(TINY), "--out", str(out),
-                                     "--seed", "5", "--no-live"),
+    marker = tmp_path / "at-last-cycle"
+    proc = subprocess.Popen(gated_opensbs(marker, CYCLES, "run", "--sim", "--recipe", str(TINY),
+                                          "--out", str(out), "--seed", "5", "--no-live"),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    _wait_for_cycles(out, 3, proc, timeout_s=60)
-    proc.send_signal(signal.SIGKILL if how == "kill -9" else signal.SIGINT)
-    output, _ = proc.communicate(timeout=60)
-    state = Journal(out / "journal.jsonl").read()
+    journal = Journal(out / "journal.jsonl")
+    # held at the start of the last cycle until the signal; the caller catches up meanwhile
+    wait_for(lambda: marker.exists() and journal.read().completed_cycles >= 3, proc)
+    signum = signal.SIGKILL if how == "kill -9" else signal.SIGINT
+    proc.send_signal(signum)
+    output, _ = proc.communicate(timeout=120)
+    state = journal.read()
     assert not state.finished and 3 <= state.completed_cycles < CYCLES
-    if how == "Ctrl-C":
-        assert proc.returncode == 130, output
+    if how == "kill -9":
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == 128 + signum, output
         assert f"opensbs run --resume {out}" in output.replace("\n", "")
+        assert "Traceback" not in output
         log = read_run_log(out / "run_log.jsonl")
         stop = max(i for i, r in enumerate(log) if r["kind"] == "stop")
+        assert how in log[stop]["message"]
         assert [r["name"] for r in log[stop:] if r["kind"] == "command"] == [
             "heater_off", "pump_stop"]
         assert not [r for r in log[stop:] if r["kind"] == "fault"]  # both were ACKed
-    else:
-        assert proc.returncode == -signal.SIGKILL
+        assert state.records[-1]["event"] == "stopped" and state.records[-1]["reason"] == how
     result = subprocess.run(_opensbs("run", "--resume", str(out), "--no-live"),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

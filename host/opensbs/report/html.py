@@ -3,7 +3,6 @@ run folder alone: summary.json, InterOp/*.bin and run_log.jsonl."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from html import escape
 from pathlib import Path
@@ -18,6 +17,7 @@ from ..runfolder.interop_files import (
     Q_FILE,
     decode_metric_file,
 )
+from ..runfolder.summary import read_summary
 from .svg import bar_chart, line_chart, tile_map
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
@@ -32,7 +32,10 @@ def _read_metrics(layout: RunFolderLayout, spec: tuple[str, int, np.dtype]) -> n
     path = layout.interop / spec[0]
     if not path.exists():
         return None
-    return decode_metric_file(path.read_bytes(), spec[1], spec[2])
+    try:
+        return decode_metric_file(path.read_bytes(), spec[1], spec[2])
+    except (OSError, ValueError) as exc:
+        raise RunFolderError(f"{path}: unreadable InterOp file: {exc}") from None
 
 
 def _by_cycle(records: np.ndarray, values: np.ndarray) -> tuple[list[int], np.ndarray]:
@@ -165,9 +168,7 @@ def _fault_table(log: list[dict[str, Any]]) -> str:
 def build_report(run_dir: Path | str) -> str:
     """The HTML text of the report of the run folder `run_dir`."""
     layout = RunFolderLayout(Path(run_dir))
-    if not layout.summary.exists():
-        raise RunFolderError(f"{layout.summary}: missing (run not finished or not a run folder)")
-    summary = json.loads(layout.summary.read_text("utf-8"))
+    summary = read_summary(layout.summary)
     log = read_run_log(layout.run_log) if layout.run_log.exists() else []
     channels = summary.get("channel_names", ["A", "C", "G", "T"])
     charts = _cycle_charts(layout, channels) + _run_charts(summary, log)

@@ -78,6 +78,8 @@ class BasecallWorker:
         self._thread.start()
 
     def _raise_if_failed(self) -> None:
+        if isinstance(self.error, OSError):
+            raise self.error  # writing the calls failed (a full disk), not the calling
         if self.error is not None:
             raise RuntimeError(f"base calling failed: {self.error!r}") from self.error
 

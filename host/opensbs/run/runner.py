@@ -32,7 +32,7 @@ from .imaging import TriggeredImager
 from .instrument import BoardDriver, LockstepPacer, Pacer, WallPacer
 from .preflight import check_request, preflight
 from .progress import RunProgress
-from .session import Session, new_session, resume_session
+from .session import Session, check_out, new_session, resume_session
 from .stop import StopRequest, stop_on_signals
 from .truth import TileTruth
 
@@ -159,6 +159,8 @@ def _open_session(request: RunRequest) -> Session:
                                  "without --sim")
         return session
     recipe, text, source = _read_recipe(request)
+    if request.out is not None:
+        check_out(request.out)
     if not request.sim:
         check_hardware()
     preflight(recipe, text, source, sim=request.sim, keep_images=request.keep_images,

@@ -72,6 +72,8 @@ def check_out(out: Path) -> None:
         raise RunFolderError(f"{out}: exists and is not a directory (--out names the run "
                              "folder to create)")
     if out.is_dir() and any(p.name != LOCK_NAME for p in out.iterdir()):
+        if (out / LOCK_NAME).exists():
+            RunFolderLock(out).acquire().release()  # names the run that holds it, if any
         raise RunFolderError(f"{out}: exists and is not empty (use --resume {out} to "
                              "continue a stopped run, or choose another --out)")
     parent = next((p for p in (out, *out.parents) if p.exists()), Path("."))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_fully
+from . import atomic
 from .errors import RunFolderError
 
 _TAIL_CHUNK = 1 << 16
@@ -117,7 +117,7 @@ class AppendOnlyFile:
                 raise RunFolderError(f"{self.path}: closed")
             try:
                 os.lseek(self._fd, self._end, os.SEEK_SET)
-                write_fully(self._fd, line, self.path)
+                atomic.write_fully(self._fd, line, self.path)
                 if self.durable:
                     os.fsync(self._fd)
             except OSError:
