@@ -58,12 +58,16 @@ def run(
     speed: Annotated[float | None, typer.Option(
         help="--sim: at most this many virtual seconds per wall second (default: the recipe's "
              "sim.clock_speedup).")] = None,
+    faults: Annotated[str | None, typer.Option(
+        help="--sim: inject link faults, e.g. 'control.in.drop=0.02,camera.in.corrupt=0.01,"
+             "seed=3' (LINK control|camera|both, DIR in|out, KIND drop|corrupt|duplicate|"
+             "delay|truncate|disconnect).")] = None,
     live: Annotated[bool, typer.Option(help="Show the live view.")] = True,
 ) -> None:
     """Run a sequencing recipe: chemistry, imaging and live base calling into a run folder."""
     console = Console()
     request = RunRequest(sim=sim, recipe=recipe, out=out, resume=resume,
-                         keep_images=keep_images, seed=seed, speed=speed)
+                         keep_images=keep_images, seed=seed, speed=speed, faults=faults)
     holder: dict[str, RunProgress] = {}
     stop_view = threading.Event()
 

@@ -200,6 +200,9 @@ def safe_stop_and_log(board: BoardDriver, on_event: Callable[..., None],
         records.append(("fault", {"t_s": t_s,
                                   "message": "safe stop incomplete: " + "; ".join(problems)}))
     unrecorded = []
+    error = _try_record(board.link_faults.poll)  # faults met while stopping
+    if error is not None:
+        unrecorded.append(error)
     for kind, fields in records:
         error = _try_record(lambda: on_event(kind, **fields))  # noqa: B023 - called at once
         if error is not None:

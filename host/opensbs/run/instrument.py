@@ -39,6 +39,7 @@ from .board_fit import (
     describe,
     recipe_board_problems,
 )
+from .link_faults import ControlLinkFaults
 from .stop import StopRequest
 
 WASTE_DISPENSE_NL_PER_S = 50_000
@@ -159,6 +160,8 @@ class BoardDriver:
         self.telemetry = Telemetry()
         self.limits: BoardLimits | None = None
         self.reader_error: Exception | None = None  # first failure handling a board message
+        self.link_faults = ControlLinkFaults(client.stats, on_event)
+        self._telemetry_period_ms: int | None = None
         self._changed = threading.Condition()
         self._last_logged_ms = -telemetry_log_ms
         self._unsubscribe: Callable[[], None] | None = None
@@ -216,15 +219,30 @@ class BoardDriver:
             self._changed.notify_all()
 
     def check_running(self) -> None:
-        """Raise if a stop was requested or handling a board message failed."""
+        """Record new control-link faults; raise if a stop was requested or handling a board
+        message failed."""
+        self.link_faults.poll()
         self.stop.check()
         if self.reader_error is not None:
             raise self.reader_error
+
+    def _check_telemetry_gap(self, last_ms: int | None, now_ms: int) -> None:
+        """Record telemetry samples lost on the link (the board sends one every period; the
+        shortest interval seen is taken as the period)."""
+        if last_ms is None or now_ms <= last_ms:
+            return
+        interval = now_ms - last_ms
+        period = self._telemetry_period_ms = min(self._telemetry_period_ms or interval, interval)
+        lost = round(interval / period) - 1
+        if lost > 0:
+            self.on_event("link_fault", link="control", fault="telemetry_lost", count=lost,
+                          t_s=now_ms / 1000)
 
     def _handle_frame(self, frame: ControlFrame) -> None:
         f = frame.fields
         if frame.msg_type == MsgType.TELEMETRY:
             t = self.telemetry
+            self._check_telemetry_gap(t.uptime_ms if t.samples else None, int(f["uptime_ms"]))
             t.uptime_ms, t.faults = int(f["uptime_ms"]), int(f["faults"])
             if f["heaters"]:
                 h = f["heaters"][HEATER_ZONE]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..recipe import FluidicsStep, Recipe, RecipeError, ThermalStep
 from ..recipe.loader import key_lines, line_for
 from ..runfolder import RunFolderError
+from ..usb.virtual.faults import FaultSpecError, parse_fault_spec
 from .board_fit import BoardLimits, Problem, describe, recipe_board_problems
 
 if TYPE_CHECKING:
@@ -55,7 +56,13 @@ def check_request(request: RunRequest) -> None:
     elif not request.sim:
         problems += [f"{name} applies to --sim runs only" for name, given in
                      (("--seed", request.seed is not None),
-                      ("--speed", request.speed is not None)) if given]
+                      ("--speed", request.speed is not None),
+                      ("--faults", request.faults is not None)) if given]
+    if request.faults is not None:
+        try:
+            parse_fault_spec(request.faults)
+        except FaultSpecError as exc:
+            problems.append(f"{exc}")
     if problems:
         raise RunFolderError("; ".join(problems))
 

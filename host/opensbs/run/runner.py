@@ -25,11 +25,13 @@ from typing import Any
 
 from ..basecall.pipeline import TileBasecaller
 from ..recipe import Recipe, default_recipe_text, load_recipe, parse_recipe
-from ..runfolder import RunFolder, RunFolderError, RunLog
+from ..runfolder import RunFolder, RunFolderError, RunLog, read_run_log
 from ..usb.errors import DeviceNotFoundError, NoUsbBackendError, TransportError
+from ..usb.virtual.faults import FaultInjector, parse_fault_spec
 from .controller import RunSetup, execute_run
 from .imaging import TriggeredImager
 from .instrument import BoardDriver, LockstepPacer, Pacer, WallPacer
+from .link_faults import count_link_faults
 from .preflight import check_request, preflight
 from .progress import RunProgress
 from .session import Session, check_out, new_session, resume_session
@@ -52,6 +54,7 @@ class RunRequest:
     keep_images: bool = False
     seed: int | None = None  # --sim: seed of the virtual instrument (default 0)
     speed: float | None = None  # --sim: cap on virtual/wall time (None: recipe's value)
+    faults: str | None = None  # --sim: link faults to inject (usb.virtual.parse_fault_spec)
     run_number: int = 1
 
 
@@ -76,13 +79,18 @@ def _read_recipe(request: RunRequest) -> tuple[Recipe, str, str]:
     return recipe, request.recipe.read_text("utf-8"), str(request.recipe)
 
 
-def _backend_for(session: Session, recipe: Recipe) -> tuple[Any, Any]:
-    """(pyusb backend, virtual instrument or None)."""
+def _backend_for(session: Session, recipe: Recipe, faults: dict[str, FaultInjector]
+                 ) -> tuple[Any, Any]:
+    """(pyusb backend, virtual instrument or None); `faults` injected on its links."""
     if not session.sim:
         return None, None
     from ..sim.instrument import VirtualInstrument
 
     instrument = VirtualInstrument.from_recipe(recipe, seed=session.seed)
+    for link, device in (("control", instrument.board_device), ("camera", instrument.camera)):
+        attachment = instrument.bus.attachment(device)
+        if link in faults and attachment is not None:
+            attachment.faults = faults[link]
     return instrument.backend, instrument
 
 
@@ -100,11 +108,13 @@ def check_hardware() -> None:
 
 @contextmanager
 def _connected(session: Session, recipe: Recipe, log: RunLog, progress: RunProgress,
-               speed: float | None, stop: StopRequest
+               request: RunRequest, stop: StopRequest,
+               faults: dict[str, FaultInjector]
                ) -> Iterator[tuple[BoardDriver, TriggeredImager, Any]]:
     from ..usb.discovery import open_camera, open_controller
 
-    backend, instrument = _backend_for(session, recipe)
+    backend, instrument = _backend_for(session, recipe, faults)
+    speed = request.speed
 
     def on_event(kind: str, **fields: Any) -> None:
         if kind == "telemetry":
@@ -124,7 +134,9 @@ def _connected(session: Session, recipe: Recipe, log: RunLog, progress: RunProgr
     client = open_controller(backend=backend)
     board = BoardDriver(client, on_event, pacer, stop=stop)
     receiver = open_camera(backend=backend)
-    imager = TriggeredImager(client, receiver, recipe, on_event, advance=advance)
+    imager = TriggeredImager(client, receiver, recipe, on_event, advance=advance, stop=stop,
+                             before_retake=None if instrument is None
+                             else instrument.camera.prepare_retake)
     try:
         board.connect()
         board.check_recipe(recipe)
@@ -146,6 +158,20 @@ def _truths(instrument: Any, session: Session) -> dict[int, TileTruth]:
     instrument.save_truth(session.folder.root / "Truth")
     return {tile: _tile_truth(instrument, tile)
             for tile in session.folder.recipe.flowcell.tile_numbers()}
+
+
+def _link_fault_summary(session: Session, faults: dict[str, FaultInjector]
+                        ) -> dict[str, Any]:
+    """summary.json's link faults: what the run log recorded (over every resume), and what the
+    virtual links injected in this process (with --faults)."""
+    summary: dict[str, Any] = {
+        "recorded": count_link_faults(read_run_log(session.folder.layout.run_log))}
+    if faults:
+        summary["injected"] = {link: {f"{d}.{kind.value}": n
+                                      for (d, kind), n in sorted(injector.counts.items(),
+                                                                 key=str)}
+                               for link, injector in faults.items()}
+    return summary
 
 
 def _open_session(request: RunRequest) -> Session:
@@ -197,8 +223,9 @@ def _run_session(session: Session, request: RunRequest,
                           ("run_log.jsonl", log.cut_tail_bytes)):
             if cut:
                 log.write("torn_tail_dropped", file=name, bytes=cut)
+        faults = parse_fault_spec(request.faults) if request.faults else {}
         try:
-            connection = _connected(session, recipe, log, progress, request.speed, stop)
+            connection = _connected(session, recipe, log, progress, request, stop, faults)
             with connection as (board, imager, instrument):
                 setup = RunSetup(
                     recipe=recipe, folder=session.folder, board=board, imager=imager,
@@ -209,6 +236,7 @@ def _run_session(session: Session, request: RunRequest,
                     replay_chemistry=session.sim, store_images=not session.sim,
                     keep_images=bool(session.start.get("keep_images")),
                     extra_summary={"sim": session.sim, "seed": session.seed}, stop=stop)
+                setup.link_faults = lambda: _link_fault_summary(session, faults)
                 if instrument is not None:
                     setup.truths = lambda: _truths(instrument, session)
                     setup.live_truth = lambda tile: _tile_truth(instrument, tile)
