@@ -64,6 +64,7 @@ def test_damaged_frames_are_reexposed_recorded_and_the_run_goes_on(tmp_path):
     retakes = [r for r in read_run_log(out / "run_log.jsonl") if r.get("fault") == "retake"]
     assert all(r["detail"].startswith("cycle ") for r in retakes)  # says which cycle
     assert outcome.summary["clusters"] > 0
+    assert "<td>image</td><td>retake</td>" in (out / "report.html").read_text()
 
 
 def test_control_link_faults_are_recorded_and_leave_the_data_identical(tmp_path,

@@ -145,3 +145,13 @@ def test_seed_and_speed_apply_to_sim_runs_only(tmp_path):
     with pytest.raises(RunFolderError, match="--seed applies to --sim runs only; --speed "):
         start_run(RunRequest(sim=False, seed=3, speed=2.0, out=tmp_path / "o"))
     assert not (tmp_path / "o").exists()
+
+
+def test_basecall_commands_on_a_directory_or_garbage_exit_2(tmp_path):
+    garbage = tmp_path / "x.npy"
+    garbage.write_text("garbage")
+    for args in (["basecall-intensities", str(tmp_path)], ["basecall-intensities", str(garbage)],
+                 ["basecall", str(garbage)]):
+        result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "o")])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith("error: ") and result.output.count("\n") == 1

@@ -165,6 +165,18 @@ def _fault_table(log: list[dict[str, Any]]) -> str:
             f"{rows}</table>")
 
 
+def _link_fault_table(summary: dict[str, Any]) -> str:
+    recorded = (summary.get("link_faults") or {}).get("recorded") or {}
+    rows = "".join(f"<tr><td>{escape(str(link))}</td><td>{escape(str(kind))}</td>"
+                   f"<td>{escape(str(count))}</td></tr>"
+                   for link, kinds in sorted(recorded.items()) if isinstance(kinds, dict)
+                   for kind, count in sorted(kinds.items()))
+    if not rows:
+        return "<h2>Link faults</h2><p>None.</p>"
+    return (f"<h2>Link faults</h2><table><tr><th>Link</th><th>Fault</th><th>Count</th></tr>"
+            f"{rows}</table>")
+
+
 def build_report(run_dir: Path | str) -> str:
     """The HTML text of the report of the run folder `run_dir`."""
     layout = RunFolderLayout(Path(run_dir))
@@ -176,7 +188,8 @@ def build_report(run_dir: Path | str) -> str:
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>OpenSBS run {title}"
             f"</title><style>{STYLE}</style></head><body><h1>OpenSBS run {title}</h1>"
             f"{_summary_table(summary)}<h2>Plots</h2><div class='charts'>{''.join(charts)}"
-            f"</div>{_step_table(log)}{_fault_table(log)}</body></html>\n")
+            f"</div>{_step_table(log)}{_fault_table(log)}{_link_fault_table(summary)}"
+            "</body></html>\n")
 
 
 def write_report(run_dir: Path | str) -> Path:

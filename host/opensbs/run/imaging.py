@@ -66,6 +66,7 @@ class TriggeredImager:
         self.retakes = 0
         self.reader_error: Exception | None = None
         self._triggered = 0  # exposures fired since the bridge's counters were cleared
+        self._register_retries = 0
 
     @property
     def frames_dropped(self) -> int:
@@ -94,9 +95,17 @@ class TriggeredImager:
                 self.reader_error = exc
 
     def _check_running(self) -> None:
+        self._record_register_retries()
         self.stop_request.check()
         if self.reader_error is not None:
             raise self.reader_error
+
+    def _record_register_retries(self) -> None:
+        retries = self.receiver.stats.register_retries
+        if retries != self._register_retries:
+            self.on_event("link_fault", link="image", fault="register_retry",
+                          count=retries - self._register_retries)
+            self._register_retries = retries
 
     def _trigger(self, cycle: int, tile: int, channel: int, exposure_us: int) -> None:
         program = {"exposure_us": exposure_us, "period_us": exposure_us + TRIGGER_GAP_US,
@@ -185,5 +194,6 @@ class TriggeredImager:
         for index, channel in enumerate(self.recipe.imaging.channels):
             self.receiver.write_register(Register.CHANNEL, index)
             images.append(self._take(cycle, tile, index, channel.exposure_us))
+        self._record_register_retries()
         self.on_event("imaged", cycle=cycle, tile=tile, frames=len(images))
         return np.stack(images)

@@ -167,11 +167,15 @@ def _link_fault_summary(session: Session, faults: dict[str, FaultInjector]
     summary: dict[str, Any] = {
         "recorded": count_link_faults(read_run_log(session.folder.layout.run_log))}
     if faults:
-        summary["injected"] = {link: {f"{d}.{kind.value}": n
-                                      for (d, kind), n in sorted(injector.counts.items(),
-                                                                 key=str)}
-                               for link, injector in faults.items()}
+        summary["injected"] = _injected(faults)
     return summary
+
+
+def _injected(faults: dict[str, FaultInjector]) -> dict[str, dict[str, int]]:
+    """{link: {"in.drop": n, ...}} injected so far."""
+    return {link: {f"{d}.{kind.value}": n for (d, kind), n in sorted(injector.counts.items(),
+                                                                     key=str)}
+            for link, injector in faults.items()}
 
 
 def _open_session(request: RunRequest) -> Session:
@@ -215,7 +219,8 @@ def _run_session(session: Session, request: RunRequest,
     progress = RunProgress(recipe.total_cycles, recipe.flowcell.tile_numbers())
     if progress_hook is not None:
         progress_hook(progress)
-    with RunLog(session.folder.layout.run_log) as log:
+    try:
+        log = RunLog(session.folder.layout.run_log)
         if session.completed_cycles or session.imaged_cycles:
             log.write("resume", completed_cycles=session.completed_cycles,
                       imaged_cycles=session.imaged_cycles)
@@ -223,6 +228,10 @@ def _run_session(session: Session, request: RunRequest,
                           ("run_log.jsonl", log.cut_tail_bytes)):
             if cut:
                 log.write("torn_tail_dropped", file=name, bytes=cut)
+    except OSError as exc:  # nothing has moved on the instrument yet
+        raise RunFolderError(f"{exc.filename}: cannot write the run log: {exc.strerror}"
+                             ) from None
+    with log:
         faults = parse_fault_spec(request.faults) if request.faults else {}
         try:
             connection = _connected(session, recipe, log, progress, request, stop, faults)
@@ -242,6 +251,16 @@ def _run_session(session: Session, request: RunRequest,
                     setup.live_truth = lambda tile: _tile_truth(instrument, tile)
                 summary = execute_run(setup)
         except TransportError as exc:
-            log.write("fault", message=f"link failure: {exc}")
+            _log_quietly(log, "fault", message=f"link failure: {exc}")
             raise
+        finally:
+            if faults:  # what this process's virtual links injected, however it ended
+                _log_quietly(log, "faults_injected", **_injected(faults))
     return RunOutcome(session, summary)
+
+
+def _log_quietly(log: RunLog, kind: str, **fields: Any) -> None:
+    try:
+        log.write(kind, **fields)
+    except OSError:
+        pass  # a full disk: the record is lost, the run's outcome stands

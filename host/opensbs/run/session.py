@@ -128,7 +128,7 @@ def new_session(recipe: Recipe, recipe_text: str, out: Path | None, *, seed: int
                  "sim": sim, "keep_images": keep_images,
                  "recipe_sha256": recipe_digest(recipe_text), "software_version": __version__,
                  **options}
-        journal.append("start", **start)
+        journal.create(**start)
     except BaseException as exc:
         _undo_new_folder(root, created)
         lock.release()

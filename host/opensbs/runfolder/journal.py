@@ -14,10 +14,12 @@ off before the next append; any other damage is a RunFolderError naming file and
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_bytes
 from .errors import RunFolderError
 from .json_lines import AppendOnlyFile, read_json_lines
 
@@ -58,6 +60,14 @@ class Journal:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+
+    def create(self, **start: Any) -> None:
+        """Write the journal with its start record, atomically: a run folder either has a
+        journal that can describe its run, or none."""
+        if self.path.exists():
+            raise RunFolderError(f"{self.path}: already exists")
+        atomic_write_bytes(self.path, (json.dumps({"event": START, **start},
+                                                  separators=(",", ":")) + "\n").encode())
 
     def append(self, event: str, **fields: Any) -> None:
         """Append one record and force it to disk (a failed append leaves no trace)."""
