@@ -48,6 +48,7 @@ class RunRequest:
     seed: int = 0
     speed: float | None = None  # --sim: cap on virtual/wall time (None: recipe's value)
     run_number: int = 1
+    preset: str | None = None  # --sim: simulator preset (None: the recipe's [sim] preset)
 
 
 @dataclass
@@ -75,7 +76,8 @@ def _backend_for(session: Session, recipe: Recipe) -> tuple[Any, Any]:
         return None, None
     from ..sim.instrument import VirtualInstrument
 
-    instrument = VirtualInstrument.from_recipe(recipe, seed=session.seed)
+    instrument = VirtualInstrument.from_recipe(recipe, seed=session.seed,
+                                               preset=session.start.get("preset"))
     return instrument.backend, instrument
 
 
@@ -146,7 +148,8 @@ def start_run(request: RunRequest, progress_hook: Callable[[RunProgress], Any] |
     if request.resume is not None:
         fixed = [name for name, given in (("--recipe", request.recipe), ("--out", request.out),
                                           ("--seed", request.seed),
-                                          ("--keep-images", request.keep_images)) if given]
+                                          ("--keep-images", request.keep_images),
+                                          ("--preset", request.preset)) if given]
         if fixed:
             raise RunFolderError(f"{request.resume}: {', '.join(fixed)} cannot change when "
                                  "resuming; the run folder's journal fixes them")
@@ -160,7 +163,8 @@ def start_run(request: RunRequest, progress_hook: Callable[[RunProgress], Any] |
         if not request.sim:
             check_hardware()
         session = new_session(recipe, text, request.out, seed=request.seed, sim=request.sim,
-                              keep_images=request.keep_images, run_number=request.run_number)
+                              keep_images=request.keep_images, run_number=request.run_number,
+                              preset=request.preset)
     progress = RunProgress(recipe.total_cycles, recipe.flowcell.tile_numbers())
     if progress_hook is not None:
         progress_hook(progress)

@@ -1,0 +1,159 @@
+"""Realism of the simulator's presets: simulate, call with opensbs's caller, align to PhiX.
+
+For each preset one small tile is simulated (``opensbs.sim.presets``), called by the project's
+own image caller (``opensbs.basecall.TileBasecaller``) and its passing-filter reads aligned to
+PhiX174 by ``opensbs.align.ControlAligner`` (minimap2; no simulation truth is used for the
+error figures). Printed per preset: aligned error by cycle band (1-35, 36-75, 76-150), error
+over the read, %>=Q30 (PF bases), %PF, error-free reads (of aligned PF reads), the mean on-base
+intensity at cycle 1 and its ratio at the last cycle, and the noise-to-signal ratio of the
+extracted intensities at the first, middle and last cycle: clusters with no neighbour within
+4 px, extracted at their true positions, against the clean signal the truth gives (times the
+optical gain), so it is the cluster and camera noise, without overlaps.
+
+The published ranges these are set against are in docs/simulator.md. The LAST line is JSON:
+``miseq_error_rate``, ``miseq_q30_fraction``, ``miseq_error_free_reads``,
+``novaseq_error_rate``, ``novaseq_q30_fraction``, ``seconds_per_cycle`` (simulation only, per
+2048^2 four-channel cycle, scaled from the tile size used) and per-preset details.
+
+    .venv/bin/python benchmarks/sim_realism.py [--tile-px 512] [--cycles 150] [--presets ...]
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+from opensbs.align import ControlAligner
+from opensbs.basecall.extraction import Extractor
+from opensbs.basecall.pipeline import TileBasecaller, collect
+from opensbs.sim import TileSimulator
+from opensbs.sim.presets import preset_config
+from scipy.spatial import cKDTree
+
+BANDS = ((1, 35), (36, 75), (76, 150))
+ISOLATION_PX = 4.0  # noise-to-signal on clusters with no neighbour this close (no overlaps)
+EDGE_PX = 8
+
+
+def noise_to_signal(extracted: np.ndarray, clean: np.ndarray) -> float:
+    """Residual sd of extracted intensities about the best-scaled clean signal, over the mean
+    on-channel signal (the channel where the clean signal is largest)."""
+    x = clean.astype(np.float64)
+    y = extracted.astype(np.float64)
+    if len(x) == 0:
+        return float("nan")
+    scale = float((x * y).sum() / max((x * x).sum(), 1e-12))
+    residual = y - scale * x
+    on = np.argmax(x, axis=1)
+    rows = np.arange(len(x))
+    signal = float(np.mean(scale * x[rows, on]))
+    return float(residual.std() / signal) if signal > 0 else float("nan")
+
+
+def run_preset(name: str, tile_px: int, cycles: int, seed: int,
+               aligner: ControlAligner) -> dict[str, object]:
+    config = preset_config(name, seed=seed, tile_width_px=tile_px, tile_height_px=tile_px,
+                           read_length=cycles)
+    simulator = TileSimulator(config, 1101)
+    caller = TileBasecaller()
+    distance, _ = cKDTree(simulator.positions).query(simulator.positions, k=2)
+    xy = simulator.positions
+    isolated = (distance[:, 1] >= ISOLATION_PX) & np.all(
+        (xy > EDGE_PX) & (xy < tile_px - 1 - EDGE_PX), axis=1)
+    extractor = Extractor(xy[isolated], (tile_px, tile_px))
+    results = []
+    sim_seconds = 0.0
+    ns_by_cycle: dict[int, float] = {}
+    on_base_mean: dict[int, float] = {}
+    probe = {1, max(1, cycles // 2), cycles}
+    for cycle in range(1, cycles + 1):
+        start = time.perf_counter()
+        images = simulator.next_cycle()
+        sim_seconds += time.perf_counter() - start
+        if cycle in probe:
+            shifts = simulator.truth().drift_px[-1][None, :] + simulator.channel_offsets_px
+            extracted = extractor.extract(images, shifts)
+            clean = simulator.last_signal_e[isolated]
+            if simulator.optical_gain is not None:
+                clean = clean * simulator.optical_gain[isolated, None]
+            ns_by_cycle[cycle] = noise_to_signal(extracted, clean)
+            on_base_mean[cycle] = float(np.mean(extracted.max(axis=1)))
+        results += caller.add_cycle(images)
+    results += caller.finish()
+    calls = collect(results, caller.passing_filter, caller.rates, caller.colour_model)
+    pf = calls.passing_filter
+    tally = aligner.tally(calls.bases[pf], calls.qualities[pf])
+    bands = {}
+    for first, last in BANDS:
+        if first > cycles:
+            continue
+        hi = min(last, cycles)
+        bases = int(tally.bases_by_cycle[first - 1:hi].sum())
+        errors = int(tally.errors_by_cycle[first - 1:hi].sum())
+        bands[f"{first}-{hi}"] = errors / bases if bases else float("nan")
+    q = calls.qualities[pf]
+    called = calls.bases[pf] != 4
+    return {
+        "preset": name, "chemistry": config.chemistry.value, "clusters": len(simulator.positions),
+        "detected": int(pf.size), "pf_fraction": float(pf.mean()),
+        "error_rate": tally.error_rate, "error_by_band": bands,
+        "q30_fraction": float((q[called] >= 30).mean()) if called.any() else 0.0,
+        "error_free_reads": tally.error_free_reads / tally.n_aligned if tally.n_aligned else 0.0,
+        "aligned_fraction": tally.aligned_fraction,
+        "intensity_cycle1": on_base_mean[1],
+        "intensity_last_over_first": on_base_mean[cycles] / on_base_mean[1],
+        "noise_to_signal": {str(c): round(v, 4) for c, v in sorted(ns_by_cycle.items())},
+        "phasing_estimate": [calls.rates.phasing, calls.rates.prephasing],
+        "sim_seconds_per_cycle": sim_seconds / cycles,
+        "seconds_per_2048_cycle": sim_seconds / cycles * (2048 * 2048) / (tile_px * tile_px)
+        * 4 / config.n_channels,
+    }
+
+
+def print_row(r: dict[str, object]) -> None:
+    bands = "  ".join(f"{k}: {100 * v:.2f}%" for k, v in r["error_by_band"].items())  # type: ignore
+    ns = " ".join(f"c{k} {v:.3f}" for k, v in r["noise_to_signal"].items())  # type: ignore
+    print(f"{r['preset']:<10} {r['chemistry']:<11} clusters {r['clusters']:>6}  "
+          f"%PF {100 * r['pf_fraction']:.1f}  error {100 * r['error_rate']:.3f}%  "  # type: ignore
+          f"%>=Q30 {100 * r['q30_fraction']:.1f}  "  # type: ignore
+          f"error-free {100 * r['error_free_reads']:.1f}%  "  # type: ignore
+          f"aligned {100 * r['aligned_fraction']:.1f}%")  # type: ignore
+    print(f"{'':<10} by cycle: {bands}")
+    print(f"{'':<10} intensity c1 {r['intensity_cycle1']:.0f}, last/first "
+          f"{r['intensity_last_over_first']:.2f};  noise/signal {ns};  "
+          f"phasing est {r['phasing_estimate']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tile-px", type=int, default=512)
+    parser.add_argument("--cycles", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--presets", nargs="+",
+                        default=["gentle", "miseq-v3", "novaseq-x", "prototype"])
+    args = parser.parse_args(argv)
+    aligner = ControlAligner()
+    rows = []
+    for name in args.presets:
+        start = time.perf_counter()
+        row = run_preset(name, args.tile_px, args.cycles, args.seed, aligner)
+        row["wall_seconds"] = round(time.perf_counter() - start, 1)
+        print_row(row)
+        rows.append(row)
+    by_name = {r["preset"]: r for r in rows}
+    miseq, nova = by_name.get("miseq-v3", {}), by_name.get("novaseq-x", {})
+    result = {
+        "miseq_error_rate": miseq.get("error_rate"),
+        "miseq_q30_fraction": miseq.get("q30_fraction"),
+        "miseq_error_free_reads": miseq.get("error_free_reads"),
+        "novaseq_error_rate": nova.get("error_rate"),
+        "novaseq_q30_fraction": nova.get("q30_fraction"),
+        "seconds_per_cycle": max((float(r["seconds_per_2048_cycle"]) for r in rows),  # type: ignore
+                                 default=None),
+        "tile_px": args.tile_px, "cycles": args.cycles, "presets": rows,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
