@@ -289,3 +289,14 @@ def test_cli_simulate_and_run_take_a_preset(tmp_path):
                                        str(tmp_path / "r")])
     assert bad_run.exit_code == 2 and "unknown --preset 'hiseq'" in bad_run.output
     assert not (tmp_path / "r").exists()
+
+
+def test_cluster_size_spread_widens_clusters_and_keeps_their_light():
+    base = SimConfig(seed=7, tile_width_px=128, tile_height_px=128, read_length=2,
+                     density_per_mm2=20_000.0, shot_noise=False, read_noise_e=0.0,
+                     background_e=0.0, offset_adu=0.0, drift_jitter_px=0.0,
+                     channel_offset_max_px=0.0, adc_bits=16)
+    sharp = TileSimulator(base, 1).next_cycle().astype(float)
+    wide = TileSimulator(base.replace(cluster_size_spread=1.0), 1).next_cycle().astype(float)
+    assert wide.sum() == pytest.approx(sharp.sum(), rel=1e-2)  # less what leaves the tile
+    assert wide.max() < 0.9 * sharp.max()

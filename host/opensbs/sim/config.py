@@ -98,6 +98,7 @@ class SimConfig:
     dust_per_mm2: float = 0.0
     dust_brightness_e: float = 40_000.0
     dust_radius_px: float = 5.0
+    cluster_size_spread: float = 0.0  # cluster radius beyond the PSF: psf * spread * |z|
     # patterned flow cells: wells seeded from a neighbour's template (pad hopping)
     duplicate_fraction: float = 0.0
 
@@ -115,7 +116,8 @@ class SimConfig:
                             "decay_spread_log", "phasing_spread_log", "ggc_phasing_factor",
                             "homopolymer_phasing_factor", "focus_drift_px_per_cycle",
                             "focus_jitter_px", "bubbles_per_mm2_cycle", "bubble_radius_px",
-                            "dust_per_mm2", "dust_brightness_e", "dust_radius_px")
+                            "dust_per_mm2", "dust_brightness_e", "dust_radius_px",
+                            "cluster_size_spread")
         _check_realism(self)
         if self.layout not in (Layout.RANDOM, Layout.PATTERNED):
             raise SimConfigError(f"layout must be 'random' or 'patterned', not {self.layout!r}")

@@ -70,7 +70,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "decay_per_cycle": 0.004,
         "decay_spread_log": 0.15,
         "brightness_model": "logistic",
-        "brightness_shape": 0.08,
+        "brightness_shape": 0.105,
         "cluster_noise": 0.035,
         "cluster_noise_growth_per_cycle": 0.004,
         "cluster_offset_sd": 0.03,

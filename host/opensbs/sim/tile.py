@@ -24,7 +24,7 @@ INCORPORATION_TEMPERATURE_WIDTH_C = 10.0
 # Seed-stream purposes: each random source has its own stream, so results do not depend on
 # the order in which they are drawn.
 _GEOMETRY, _TEMPLATES, _BRIGHTNESS, _STAGE, _NOISE = range(5)
-_CLUSTER_NOISE, _TRAITS, _ARTEFACTS, _FOCUS, _DUPLICATES = range(5, 10)
+_CLUSTER_NOISE, _TRAITS, _ARTEFACTS, _FOCUS, _DUPLICATES, _SIZES = range(5, 11)
 G_CODE, T_CODE = 2, 3
 
 
@@ -168,8 +168,14 @@ class TileSimulator:
             raise SimConfigError(f"channel {channel} outside 0..{config.n_channels - 1}")
         drift = np.asarray(self._history["drift_px"][-1])
         shift = drift + self.channel_offsets_px[channel]
-        expected = splat_bilinear(self.positions + shift, self._emitted_e[:, channel],
-                                  config.tile_height_px, config.tile_width_px)
+        if self._size_offsets is None:
+            expected = splat_bilinear(self.positions + shift, self._emitted_e[:, channel],
+                                      config.tile_height_px, config.tile_width_px)
+        else:  # each cluster as 4 points: wider clusters spread further
+            points = (self.positions + shift)[:, None, :] + self._size_offsets
+            expected = splat_bilinear(points.reshape(-1, 2),
+                                      np.repeat(self._emitted_e[:, channel] / 4, 4),
+                                      config.tile_height_px, config.tile_width_px)
         if self._dust is not None:
             expected += splat_bilinear(self._dust[0] + shift, self._dust[1],
                                        config.tile_height_px, config.tile_width_px)
@@ -335,6 +341,12 @@ class TileSimulator:
         self._dust = plan_dust(artefacts, config.dust_per_mm2 * area_mm2,
                                config.dust_brightness_e, config.dust_radius_px, width, height) \
             if config.dust_per_mm2 > 0 else None
+        self._size_offsets: np.ndarray | None = None
+        if config.cluster_size_spread > 0:
+            reach = np.abs(self._rng(_SIZES).normal(0.0, config.cluster_size_spread, n)) * \
+                config.psf_sigma_px
+            corners = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+            self._size_offsets = reach[:, None, None] * corners[None, :, :]
         self._focus_effects = bool(config.focus_drift_px_per_cycle or config.focus_jitter_px
                                    or config.focus_tilt_px)
 
