@@ -1,4 +1,9 @@
-"""`SimConfig`: every parameter of a simulated flow cell, with realistic defaults.
+"""`SimConfig`: every parameter of a simulated flow cell.
+
+``SimConfig()`` is the gentle simulator (the ``gentle`` preset): the image model with the
+defaults below and every realism effect off (each effect field's default is no effect).
+``SimConfig.preset("miseq-v3")`` and the other presets (`opensbs.sim.presets`) switch the
+effects on at sizes taken from real runs; docs/simulator.md lists them and their sources.
 
 Defaults describe an Illumina-class instrument imaged by a 6.5 µm-pixel sCMOS camera through a
 20x objective (0.325 µm per pixel at the flow cell). Sources and assumptions:

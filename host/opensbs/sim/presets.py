@@ -56,6 +56,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "cluster_offset_sd": 0.036,
         "focus_jitter_px": 0.03,
         "focus_tilt_px": 0.1,
+        "cluster_size_spread": 0.3,
     },
     "novaseq-x": {
         **_REALISTIC,
@@ -76,6 +77,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "cluster_offset_sd": 0.03,
         "focus_jitter_px": 0.02,
         "focus_tilt_px": 0.08,
+        "cluster_size_spread": 0.1,
     },
     "prototype": {
         **_REALISTIC,
@@ -101,6 +103,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "edge_falloff": 0.3,
         "bubbles_per_mm2_cycle": 0.02,
         "dust_per_mm2": 6.0,
+        "cluster_size_spread": 0.5,
     },
 }
 

@@ -128,7 +128,10 @@ class TileSimulator:
     # -- one cycle ----------------------------------------------------------------------------
     def next_cycle(self, conditions: CycleConditions | None = None,
                    noise: bool = True) -> np.ndarray:
-        """Incorporate, image and digitise the next cycle: ``(C, H, W)`` uint16 counts."""
+        """Incorporate, image and digitise the next cycle: ``(C, H, W)`` uint16 counts.
+
+        ``noise=False`` leaves out the camera's shot and read noise; the cluster noise of the
+        realism effects is part of what the clusters emit and stays."""
         self.advance(conditions)
         images = np.empty(self.shape, dtype=np.uint16)
         for channel in range(self.config.n_channels):
