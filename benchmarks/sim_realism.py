@@ -4,7 +4,10 @@ For each preset two small tiles (``--tiles``; 1101, 1102) are simulated
 (``opensbs.sim.presets``), called by the project's own image caller
 (``opensbs.basecall.TileBasecaller``) and their passing-filter reads aligned to PhiX174 by
 ``opensbs.align.ControlAligner`` (minimap2; no simulation truth is used for the error
-figures); a tile the caller fails on is reported as such. Printed per preset, pooled over the
+figures); a tile the caller fails on is reported as such. ``--true-colour`` presets (default
+novaseq-x) are called a second time with the true colour-matrix shape given to the caller (as
+the accuracy benchmark's oracle does), which separates the caller's crosstalk estimate from
+the simulated physics. Printed per preset, pooled over the
 tiles: aligned error by cycle band (1-35, 36-75, 76-150), error over the read, %>=Q30 (PF
 bases), %PF, error-free reads (of aligned PF reads), the mean on-base intensity at cycle 1 and
 its ratio at the last cycle, and the noise-to-signal ratio of the extracted intensities at the
@@ -31,7 +34,7 @@ from opensbs.align import AlignmentTally, ControlAligner
 from opensbs.basecall.chemistry import NO_CALL
 from opensbs.basecall.errors import BasecallError
 from opensbs.basecall.extraction import Extractor
-from opensbs.basecall.pipeline import TileBasecaller, collect
+from opensbs.basecall.pipeline import KnownParameters, TileBasecaller, collect
 from opensbs.sim import SimConfig, TileSimulator
 from opensbs.sim.presets import preset_config
 from scipy.spatial import cKDTree
@@ -71,11 +74,14 @@ class TileResult:
     sim_seconds: float
 
 
-def call_tile(config: SimConfig, tile: int, aligner: ControlAligner) -> TileResult:
-    """Simulate one tile, call it cycle by cycle, align its PF reads, probe its noise."""
+def call_tile(config: SimConfig, tile: int, aligner: ControlAligner,
+              true_colour: bool = False) -> TileResult:
+    """Simulate one tile, call it cycle by cycle, align its PF reads, probe its noise.
+    ``true_colour``: the caller is given the true colour-matrix shape (a diagnostic)."""
     cycles, tile_px = config.read_length, config.tile_width_px
     simulator = TileSimulator(config, tile)
-    caller = TileBasecaller()
+    shape = config.crosstalk_matrix.T / np.diag(config.crosstalk_matrix)[None, :]
+    caller = TileBasecaller(known=KnownParameters(colour_matrix=shape) if true_colour else None)
     xy = simulator.positions
     distance, _ = cKDTree(xy).query(xy, k=2)
     isolated = (distance[:, 1] >= ISOLATION_PX) & np.all(
@@ -109,7 +115,7 @@ def call_tile(config: SimConfig, tile: int, aligner: ControlAligner) -> TileResu
 
 
 def run_preset(name: str, tile_px: int, cycles: int, seed: int, tiles: int,
-               aligner: ControlAligner) -> dict[str, object]:
+               aligner: ControlAligner, true_colour: bool = False) -> dict[str, object]:
     """Figures of one preset over ``tiles`` tiles (1101, 1102, ...), pooled."""
     config = preset_config(name, seed=seed, tile_width_px=tile_px, tile_height_px=tile_px,
                            read_length=cycles)
@@ -117,10 +123,11 @@ def run_preset(name: str, tile_px: int, cycles: int, seed: int, tiles: int,
     failures = []
     for tile in range(1101, 1101 + tiles):
         try:
-            done.append(call_tile(config, tile, aligner))
+            done.append(call_tile(config, tile, aligner, true_colour))
         except BasecallError as exc:  # the caller could not call this tile: say so
             failures.append(f"tile {tile}: {exc}")
-    row: dict[str, object] = {"preset": name, "chemistry": config.chemistry.value,
+    row: dict[str, object] = {"preset": name + ("+true-colour" if true_colour else ""),
+                              "chemistry": config.chemistry.value,
                               "tiles_called": len(done), "caller_failures": failures}
     if not done:
         return row
@@ -181,6 +188,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cycles", type=int, default=150)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--tiles", type=int, default=2)
+    parser.add_argument("--true-colour", nargs="*", default=["novaseq-x"],
+                        help="presets also called with the true colour-matrix shape given "
+                             "(a diagnostic separating the caller's crosstalk estimate)")
     parser.add_argument("--presets", nargs="+",
                         default=["gentle", "miseq-v3", "novaseq-x", "prototype"])
     args = parser.parse_args(argv)
@@ -192,14 +202,22 @@ def main(argv: list[str] | None = None) -> None:
         row["wall_seconds"] = round(time.perf_counter() - start, 1)
         print_row(row)
         rows.append(row)
+        if name in args.true_colour:
+            row = run_preset(name, args.tile_px, args.cycles, args.seed, args.tiles, aligner,
+                             true_colour=True)
+            print_row(row)
+            rows.append(row)
     by_name = {r["preset"]: r for r in rows}
     miseq, nova = by_name.get("miseq-v3", {}), by_name.get("novaseq-x", {})
+    nova_true = by_name.get("novaseq-x+true-colour", {})
     result = {
         "miseq_error_rate": miseq.get("error_rate"),
         "miseq_q30_fraction": miseq.get("q30_fraction"),
         "miseq_error_free_reads": miseq.get("error_free_reads"),
         "novaseq_error_rate": nova.get("error_rate"),
         "novaseq_q30_fraction": nova.get("q30_fraction"),
+        "novaseq_true_colour_error_rate": nova_true.get("error_rate"),
+        "novaseq_true_colour_q30_fraction": nova_true.get("q30_fraction"),
         "seconds_per_cycle": max((float(r["seconds_per_2048_cycle"]) for r in rows  # type: ignore
                                   if r["tiles_called"]), default=None),
         "tile_px": args.tile_px, "cycles": args.cycles, "presets": rows,
