@@ -300,3 +300,11 @@ def test_cluster_size_spread_widens_clusters_and_keeps_their_light():
     wide = TileSimulator(base.replace(cluster_size_spread=1.0), 1).next_cycle().astype(float)
     assert wide.sum() == pytest.approx(sharp.sum(), rel=1e-2)  # less what leaves the tile
     assert wide.max() < 0.9 * sharp.max()
+
+
+def test_a_resumed_run_keeps_its_preset(tmp_path):
+    from opensbs.run import RunRequest, start_run
+    from opensbs.runfolder import RunFolderError
+
+    with pytest.raises(RunFolderError, match="--preset cannot change when resuming"):
+        start_run(RunRequest(resume=tmp_path, preset="gentle"))
