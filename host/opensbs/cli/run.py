@@ -19,7 +19,7 @@ from ..run import (
     RunStopped,
     start_run,
 )
-from ..run.live_view import render
+from ..run.live_view import plain_line, render
 from ..runfolder import RunFolderError
 from ..usb.errors import TransportError
 from ._app import app
@@ -30,14 +30,30 @@ def _pct(v: float | None) -> str:
 
 
 def _headline(console: Console, root: Path, summary: dict[str, Any]) -> None:
-    console.print(f"run folder: {root}")
-    console.print(f"report:     {root / 'report.html'}")
+    console.print(f"run folder: {root}", soft_wrap=True)
+    console.print(f"report:     {root / 'report.html'}", soft_wrap=True)
     console.print(f"clusters {summary['clusters']:,}   %PF {_pct(summary['pf_fraction'])}   "
                   f"%>=Q30 {_pct(summary['q30_fraction'])}   "
-                  f"error rate {_pct(summary.get('error_rate'))}"
-                  + ("   (against the simulation truth)" if summary.get("sim") else ""))
+                  f"error rate (PhiX) {_pct(summary.get('error_rate'))}", soft_wrap=True)
+    if summary.get("sim_truth_error_rate") is not None:
+        console.print(f"error vs simulation truth (diagnostic): "
+                      f"{_pct(summary['sim_truth_error_rate'])}", soft_wrap=True)
     console.print(f"base caller lag: at most {summary.get('max_basecall_lag_cycles')} cycles "
-                  "behind the chemistry")
+                  "behind the chemistry", soft_wrap=True)
+
+
+def _print_cycle_lines(console: Console, holder: dict[str, RunProgress],
+                       stop: threading.Event) -> None:
+    """Off a terminal: one plain line as each cycle starts, and one at the end."""
+    shown = 0
+    while not stop.wait(0.25):
+        progress = holder.get("progress")
+        if progress is not None and progress.cycle != shown:
+            shown = progress.cycle
+            console.print(plain_line(progress), soft_wrap=True, highlight=False, markup=False)
+    if "progress" in holder:
+        console.print(plain_line(holder["progress"]), soft_wrap=True, highlight=False,
+                      markup=False)
 
 
 @app.command()
@@ -55,7 +71,8 @@ def run(
     speed: Annotated[float | None, typer.Option(
         help="--sim: at most this many virtual seconds per wall second (default: the recipe's "
              "sim.clock_speedup).")] = None,
-    live: Annotated[bool, typer.Option(help="Show the live view.")] = True,
+    live: Annotated[bool, typer.Option(
+        help="Show the live view (off a terminal: one plain line per cycle).")] = True,
 ) -> None:
     """Run a sequencing recipe: chemistry, imaging and live base calling into a run folder."""
     console = Console()
@@ -80,6 +97,15 @@ def run(
                     stop_view.set()
                     if "progress" in holder:
                         live_view.update(render(holder["progress"]))
+        elif live:
+            printer = threading.Thread(target=_print_cycle_lines,
+                                       args=(console, holder, stop_view), daemon=True)
+            printer.start()
+            try:
+                outcome = start_run(request, lambda p: holder.__setitem__("progress", p))
+            finally:
+                stop_view.set()
+                printer.join()
         else:
             outcome = start_run(request)
     except NoHardwareError as exc:
@@ -92,7 +118,7 @@ def run(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     except RunStopped as exc:
-        console.print(f"[yellow]{exc}[/yellow]")
+        console.print(f"[yellow]{exc}[/yellow]", soft_wrap=True)
         console.print("heater off and pump stopped.")
         raise typer.Exit(130 if exc.reason == "Ctrl-C" else 1) from None
     _headline(console, outcome.folder.root, outcome.summary)

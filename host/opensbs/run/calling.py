@@ -20,6 +20,7 @@ import numpy as np
 
 from ..basecall.pipeline import CycleCalls, TileBasecaller
 from ..runfolder import Journal, RunFolder, atomic_write_bytes
+from .image_figures import record_image_figures
 from .progress import RunProgress
 from .running_figures import RunningFigures
 
@@ -119,10 +120,12 @@ class BasecallWorker:
         positions = self.callers[tile].positions
         if positions is not None:
             self.figures.add(tile, positions, calls)
-            clusters, pf, q30, error = self.figures.snapshot()
+            now = self.figures.snapshot()
             with self.progress.lock:
                 p = self.progress
-                p.clusters, p.pf_fraction, p.q30_fraction, p.error_rate = clusters, pf, q30, error
+                p.clusters, p.pf_fraction, p.q30_fraction = (now.clusters, now.pf_fraction,
+                                                             now.q30_fraction)
+                p.error_rate, p.truth_error_rate = now.error_rate, now.truth_error_rate
 
     def _cycle_done(self, cycle: int) -> None:
         if cycle > self.resume_from:
@@ -136,6 +139,7 @@ class BasecallWorker:
                 if item is None:
                     return
                 cycle, tile, images = item
+                record_image_figures(self.folder, tile, cycle, images)
                 for calls in self.callers[tile].add_cycle(images):
                     self._write(tile, calls)
                 done_tiles[cycle] = done_tiles.get(cycle, 0) + 1

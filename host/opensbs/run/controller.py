@@ -179,7 +179,8 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
 
     worker = BasecallWorker(setup.folder, setup.callers, setup.journal, progress, on_event,
                             resume_from=setup.resume_from,
-                            figures=RunningFigures(setup.live_truth))
+                            figures=RunningFigures([(r.cycles, r.index) for r in recipe.reads],
+                                                   setup.live_truth))
     worker.start()
     cycle = 0
     try:
@@ -226,6 +227,9 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
     extra = {**setup.extra_summary, "max_basecall_lag_cycles": progress.max_lag_cycles}
     truths = None if setup.truths is None else setup.truths()
     summary = finalize_run(setup.folder, results, truths, extra)
+    with progress.lock:  # the live view ends on the final figures
+        progress.error_rate = summary["error_rate"]
+        progress.truth_error_rate = summary.get("sim_truth_error_rate")
     setup.journal.append("finished")
     shutil.rmtree(setup.folder.layout.state / "images", ignore_errors=True)  # resume needs none
     on_event("finished", wall_elapsed_s=round(progress.elapsed_s(), 3))

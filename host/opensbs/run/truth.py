@@ -1,5 +1,6 @@
-"""The simulation truth as the run uses it: true cluster positions and reads, and the matching
-of called clusters to true ones (the stand-in for aligning reads to a control genome)."""
+"""The simulation truth as the run uses it: true cluster positions and reads, the matching of
+called clusters to true ones, and the simulation-only diagnostic "error vs simulation truth"
+(the run's error rate itself comes from aligning reads to the control genome)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,14 @@ def match_truth(called_xy: np.ndarray, truth: TileTruth,
               if close.any() else np.zeros(2))
     dist, index = tree.query(called_xy + offset, k=1)
     return np.where(dist <= TRUTH_MATCH_RADIUS_PX, index, -1)
+
+
+def truth_errors(called_xy: np.ndarray, truth: TileTruth, bases: np.ndarray, passed: np.ndarray,
+                 cycles: np.ndarray) -> np.ndarray:
+    """[errors, compared] of the PF clusters matched to a true cluster over the masked
+    `cycles` of `bases` (clusters, run cycles); no-calls count as errors."""
+    matched = match_truth(called_xy, truth, bases)
+    counted = np.asarray(passed, bool) & (matched >= 0)
+    calls = bases[counted][:, cycles]
+    expected = truth.sequences[matched[counted]][:, : bases.shape[1]][:, cycles]
+    return np.array([int((calls != expected).sum()), calls.size], np.int64)
