@@ -70,3 +70,25 @@ def test_report_command_rebuilds_and_reports_missing_summary(tmp_path: Path):
     result = CliRunner().invoke(app, ["report", str(empty)])
     assert result.exit_code == 2
     assert "summary.json: missing" in result.output
+
+
+def test_basecall_on_a_run_without_images_says_what_to_do_instead(tmp_path: Path):
+    synthetic_run(tmp_path)
+    result = CliRunner().invoke(app, ["basecall", str(tmp_path)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "recorded without --keep-images" in text
+    assert f"opensbs report {tmp_path}" in text and "opensbs run --keep-images" in text
+
+
+def test_simulate_defaults_are_the_run_recipes_flow_cell():
+    import inspect
+
+    from opensbs.cli.simulate import simulate
+    from opensbs.recipe import default_recipe_text, parse_recipe
+
+    recipe = parse_recipe(default_recipe_text())
+    defaults = {name: p.default for name, p in inspect.signature(simulate).parameters.items()}
+    assert (defaults["tiles"], defaults["tile_size"], defaults["cycles"]) == (
+        recipe.flowcell.tiles, recipe.flowcell.width_px, recipe.total_cycles)
+    assert recipe.flowcell.width_px == recipe.flowcell.height_px
