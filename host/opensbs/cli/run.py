@@ -25,21 +25,22 @@ from ..usb.errors import TransportError
 from ._app import app
 
 
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.2f} %"
+def _pct(v: float | None, digits: int = 2) -> str:
+    return "n/a" if v is None else f"{100 * v:.{digits}f} %"
 
 
-def _headline(console: Console, root: Path, summary: dict[str, Any]) -> None:
-    console.print(f"run folder: {root}", soft_wrap=True)
-    console.print(f"report:     {root / 'report.html'}", soft_wrap=True)
-    console.print(f"clusters {summary['clusters']:,}   %PF {_pct(summary['pf_fraction'])}   "
-                  f"%>=Q30 {_pct(summary['q30_fraction'])}   "
-                  f"error rate (PhiX) {_pct(summary.get('error_rate'))}", soft_wrap=True)
+def headline(root: Path, summary: dict[str, Any]) -> list[str]:
+    """The lines printed at the end of a run: where its files are and its headline numbers."""
+    lines = [f"run folder: {root}", f"report:     {root / 'report.html'}",
+             f"clusters {summary['clusters']:,}   %PF {_pct(summary['pf_fraction'])}   "
+             f"%>=Q30 {_pct(summary['q30_fraction'])}   "
+             f"error rate (PhiX) {_pct(summary.get('error_rate'), 3)}"]
     if summary.get("sim_truth_error_rate") is not None:
-        console.print(f"error vs simulation truth (diagnostic): "
-                      f"{_pct(summary['sim_truth_error_rate'])}", soft_wrap=True)
-    console.print(f"base caller lag: at most {summary.get('max_basecall_lag_cycles')} cycles "
-                  "behind the chemistry", soft_wrap=True)
+        lines.append("error vs simulation truth (diagnostic): "
+                     f"{_pct(summary['sim_truth_error_rate'], 3)}")
+    lines.append(f"base caller lag: at most {summary.get('max_basecall_lag_cycles')} cycles "
+                 "behind the chemistry")
+    return lines
 
 
 def _print_cycle_lines(console: Console, holder: dict[str, RunProgress],
@@ -121,4 +122,5 @@ def run(
         console.print(f"[yellow]{exc}[/yellow]", soft_wrap=True)
         console.print("heater off and pump stopped.")
         raise typer.Exit(130 if exc.reason == "Ctrl-C" else 1) from None
-    _headline(console, outcome.folder.root, outcome.summary)
+    for line in headline(outcome.folder.root, outcome.summary):
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
