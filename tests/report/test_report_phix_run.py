@@ -50,7 +50,8 @@ def test_phix_error_rate_is_one_figure_live_final_and_in_interop(run: Path):
     assert summary["aligned_fraction"] > 0.95
     assert summary["error_rate"] == pytest.approx(summary["sim_truth_error_rate"], rel=0.3,
                                                   abs=5e-5)
-    [progress] = LIVE
+    [progress] = LIVE  # the live view ends on the final figures
+    assert progress.q30_fraction == summary["q30_fraction"]
     assert progress.error_rate == summary["error_rate"]
     assert progress.truth_error_rate == summary["sim_truth_error_rate"]
     result = py_interop_summary.run_summary()
@@ -132,6 +133,7 @@ PER_TILE_ROUNDED = {"Cluster Count (k)", "Cluster Count Pf (k)", "% Pass Filter"
 CALLER_UNITS = {"Called/A", "Called/C", "Called/G", "Called/T"}
 
 
+@pytest.mark.filterwarnings("ignore:numpy.core is deprecated:DeprecationWarning")
 def test_imaging_table_has_no_zero_or_constant_column_we_could_fill(run: Path):
     from interop import core
 

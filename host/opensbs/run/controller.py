@@ -227,8 +227,8 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
     extra = {**setup.extra_summary, "max_basecall_lag_cycles": progress.max_lag_cycles}
     truths = None if setup.truths is None else setup.truths()
     summary = finalize_run(setup.folder, results, truths, extra)
-    with progress.lock:  # the live view ends on the final figures
-        progress.error_rate = summary["error_rate"]
+    with progress.lock:  # the live view ends on the final figures (its PF already is)
+        progress.q30_fraction, progress.error_rate = summary["q30_fraction"], summary["error_rate"]
         progress.truth_error_rate = summary.get("sim_truth_error_rate")
     setup.journal.append("finished")
     shutil.rmtree(setup.folder.layout.state / "images", ignore_errors=True)  # resume needs none
