@@ -180,21 +180,26 @@ def _tile_mean_by_cycle(records: np.ndarray, values: np.ndarray) -> np.ndarray:
                      for c in range(1, CYCLES + 1)])
 
 
-def test_report_renders_in_chromium_with_the_runs_numbers(run: Path, tmp_path: Path):
-    chromium = _chromium()
+def _render(report: Path, profile: Path, fragment: str = "") -> dict[str, dict]:
+    """The plots of `report` drawn by headless Chromium; fails on any console message."""
     result = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
-         "--v=0", "--virtual-time-budget=20000", "--dump-dom",
-         (run / "report.html").as_uri()], capture_output=True, text=True, timeout=180)
+         "--disable-sync", f"--user-data-dir={profile}", "--enable-logging=stderr",
+         "--v=0", "--virtual-time-budget=20000", "--dump-dom", report.as_uri() + fragment],
+        capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
     assert not console, console  # the report logs nothing: any message is an error
     parser = _Plots()
     parser.feed(result.stdout)
-    plots = parser.shown
-    assert len(plots) >= 12 and parser.drawn == set(plots)  # each one drawn by plotly
+    assert parser.drawn == set(parser.shown)  # each one drawn by plotly
+    return parser.shown
+
+
+def test_report_renders_in_chromium_with_the_runs_numbers(run: Path, tmp_path: Path):
+    plots = _render(run / "report.html", tmp_path / "profile")
+    assert len(plots) >= 12
     ours = InterOp.read(RunFolderLayout(run))
     corrected = _by_title(plots, "Corrected intensity")
     expected = _tile_mean_by_cycle(ours.corrected, ours.corrected["corrected"].astype(float))
@@ -216,3 +221,13 @@ def test_report_renders_in_chromium_with_the_runs_numbers(run: Path, tmp_path: P
     assert flowcell["title"] == "% PF"
     assert flowcell["traces"][0]["z"][0] == pytest.approx(
         [100 * t["pf_fraction"] for t in summary["tiles"]], abs=1e-3)
+
+
+def test_flowcell_map_shows_the_chosen_metric_at_the_chosen_cycle(run: Path, tmp_path: Path):
+    plots = _render(run / "report.html", tmp_path / "profile", "#metric=FWHM%20C&cycle=12")
+    flowcell = plots["flowcell"]
+    assert flowcell["title"] == "FWHM C at cycle 12"
+    ours = InterOp.read(RunFolderLayout(run)).extraction
+    at_12 = ours[ours["cycle"] == 12]
+    expected = [float(at_12["fwhm"][at_12["tile"] == t][0, 1]) for t in (1101, 1102)]
+    assert flowcell["traces"][0]["z"][0] == pytest.approx(expected, abs=1e-3)

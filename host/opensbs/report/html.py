@@ -4,7 +4,8 @@ offline: SAV's summary table per read, flow-cell heat maps per metric and cycle,
 plots, telemetry as set-point vs measured per step, faults and link statistics, and tiles.
 
 Every plot div keeps, once drawn, the numbers plotly holds in `data-shown` (JSON), which the
-browser test compares with the run's own.
+browser test compares with the run's own. `report.html#metric=FWHM A&cycle=12` opens the
+flow-cell map on that metric and cycle.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ function drawFlowcell(){const m=fc.metrics[+metricSel.value];
     hovertemplate:'%{y}, %{x}: %{z:.4g} '+m.unit+'<extra></extra>'}],
     layout:{title:{text:m.name+(m.cycles[k]?' at cycle '+m.cycles[k]:'')},height:300,
       margin:{l:140,r:20,t:40,b:40}}});}
+const want=new URLSearchParams(location.hash.slice(1));
+const wanted=fc.metrics.findIndex(m=>m.name===want.get('metric'));
+if(wanted>=0){metricSel.value=wanted;const m=fc.metrics[wanted];
+  cycleIn.max=m.cycles.length-1;cycleIn.value=Math.max(m.cycles.indexOf(+want.get('cycle')),0);}
 if(fc.metrics.length){metricSel.onchange=drawFlowcell;cycleIn.oninput=drawFlowcell;drawFlowcell();}
 """
 
