@@ -70,6 +70,7 @@ def test_report_command_rebuilds_and_reports_missing_summary(tmp_path: Path):
     result = CliRunner().invoke(app, ["report", str(empty)])
     assert result.exit_code == 2
     assert "summary.json: missing" in result.output
+    assert f"opensbs run --resume {empty}" in " ".join(result.output.split())
 
 
 def test_basecall_on_a_run_without_images_says_what_to_do_instead(tmp_path: Path):

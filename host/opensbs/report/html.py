@@ -209,7 +209,9 @@ def build_report(run_dir: Path | str) -> str:
     """The HTML text of the report of the run folder `run_dir`."""
     layout = RunFolderLayout(Path(run_dir))
     if not layout.summary.exists():
-        raise RunFolderError(f"{layout.summary}: missing (run not finished or not a run folder)")
+        raise RunFolderError(
+            f"{layout.summary}: missing: the run has not finished (continue it with `opensbs run "
+            f"--resume {layout.root}`), or {layout.root} is not a run folder")
     summary = json.loads(layout.summary.read_text("utf-8"))
     log = read_run_log(layout.run_log) if layout.run_log.exists() else []
     recipe = _recipe(layout)
