@@ -21,6 +21,7 @@ from plotly.offline import get_plotlyjs
 
 from ..recipe import Recipe, parse_recipe
 from ..runfolder import RunFolderError, RunFolderLayout, atomic_write_text, read_run_log
+from ..runfolder.summary import read_summary
 from .figures import Figure, cycle_figures, thermal_figure, timeline_figure
 from .flowcell import flowcell_metrics
 from .sav import ERROR_AT_CYCLES, InterOp, read_rows
@@ -173,9 +174,9 @@ def _step_table(log: list[dict[str, Any]], thermal: list[dict[str, Any]]) -> str
             f"<th>Mean (s)</th><th>Total (min)</th></tr>{rows}</table>{thermal_table}")
 
 
-def _fault_table(log: list[dict[str, Any]]) -> str:
+def _fault_table(log: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     faults = [r for r in log if r.get("kind") in ("fault", "stop")]
-    links = [r for r in log if r.get("kind") in ("link_stats", "link_fault")]
+    recorded = (summary.get("link_faults") or {}).get("recorded") or {}
     out = "<h2>Faults and stops</h2>"
     if not faults:
         out += "<p id='faults'>None.</p>"
@@ -186,11 +187,13 @@ def _fault_table(log: list[dict[str, Any]]) -> str:
             for r in faults)
         out += (f"<table id='faults'><tr><th>t (s)</th><th>Kind</th><th>What</th></tr>{rows}"
                 "</table>")
-    if links:
-        rows = "".join("<tr><td style='text-align:left'>" + escape(", ".join(
-            f"{k}={v}" for k, v in r.items() if k not in ("kind", "wall_s"))) + "</td></tr>"
-            for r in links)
-        out += f"<h2>Link statistics</h2><table id='links'>{rows}</table>"
+    rows = "".join(f"<tr><td>{escape(str(link))}</td><td>{escape(str(kind))}</td>"
+                   f"<td>{escape(str(count))}</td></tr>"
+                   for link, kinds in sorted(recorded.items()) if isinstance(kinds, dict)
+                   for kind, count in sorted(kinds.items()))
+    out += "<h2>Link faults</h2>" + (
+        f"<table id='links'><tr><th>Link</th><th>Fault</th><th>Count</th></tr>{rows}</table>"
+        if rows else "<p id='links'>None.</p>")
     return out
 
 
@@ -212,7 +215,7 @@ def build_report(run_dir: Path | str) -> str:
         raise RunFolderError(
             f"{layout.summary}: missing: the run has not finished (continue it with `opensbs run "
             f"--resume {layout.root}`), or {layout.root} is not a run folder")
-    summary = json.loads(layout.summary.read_text("utf-8"))
+    summary = read_summary(layout.summary)
     log = read_run_log(layout.run_log) if layout.run_log.exists() else []
     recipe = _recipe(layout)
     channels = summary.get("channel_names", ["A", "C", "G", "T"])
@@ -239,7 +242,8 @@ def build_report(run_dir: Path | str) -> str:
         f"<script type='application/json' id='flowcell-spec'>{flowcell}</script>"
         "<h2>By cycle</h2><div class='plots'>"
         + "".join(_plot(i, f) for i, f in enumerate(figures)) + "</div>"
-        f"{_step_table(log, thermal)}{_fault_table(log)}<h2>Tiles</h2>{_tile_table(summary)}"
+        f"{_step_table(log, thermal)}{_fault_table(log, summary)}"
+        f"<h2>Tiles</h2>{_tile_table(summary)}"
         f"<script>{SCRIPT}</script></body></html>\n")
 
 

@@ -11,11 +11,12 @@ projected yield extrapolates the yield to every usable cycle: on a finished run,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..runfolder import RunFolderLayout
+from ..runfolder import RunFolderError, RunFolderLayout
 from ..runfolder.interop_files import (
     CODE_CLUSTERS,
     CODE_CLUSTERS_PF,
@@ -47,16 +48,21 @@ class InterOp:
 
     @classmethod
     def read(cls, layout: RunFolderLayout) -> InterOp:
-        def load(spec: tuple[str, int, np.dtype]) -> np.ndarray:
-            path = layout.interop / spec[0]
+        def load(name: str, decode: Callable[[bytes], np.ndarray]) -> np.ndarray | None:
+            path = layout.interop / name
             if not path.exists():
-                return np.zeros(0, spec[2])
-            return decode_metric_file(path.read_bytes(), spec[1], spec[2])
+                return None
+            try:
+                return decode(path.read_bytes())
+            except (OSError, ValueError) as exc:
+                raise RunFolderError(f"{path}: unreadable InterOp file: {exc}") from None
 
-        image = layout.interop / IMAGE_FILE_NAME
-        return cls(load(TILE_FILE), load(EXTRACTION_FILE), load(CORRECTED_FILE), load(Q_FILE),
-                   load(ERROR_FILE), decode_image_file(image.read_bytes()) if image.exists()
-                   else None)
+        def metric(spec: tuple[str, int, np.dtype]) -> np.ndarray:
+            records = load(spec[0], lambda data: decode_metric_file(data, spec[1], spec[2]))
+            return np.zeros(0, spec[2]) if records is None else records
+
+        return cls(metric(TILE_FILE), metric(EXTRACTION_FILE), metric(CORRECTED_FILE),
+                   metric(Q_FILE), metric(ERROR_FILE), load(IMAGE_FILE_NAME, decode_image_file))
 
     def tile_value(self, code: int) -> dict[int, float]:
         """Tile -> value of one TileMetrics code."""
