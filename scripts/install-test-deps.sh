@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(iverilog yosys nextpnr-ice40 fpga-icestorm)
+apt_packages=(iverilog yosys nextpnr-ice40 fpga-icestorm chromium)  # chromium: report.html test
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -5,16 +5,23 @@ from typing import Annotated
 
 import typer
 
+from ..recipe import default_recipe_text, parse_recipe
 from ..sim import Chemistry, Layout, SimConfig, SimulationError, write_simulated_run
 from ._app import app
+
+# The same flow cell and read length as `opensbs run`'s default recipe.
+_DEFAULT = parse_recipe(default_recipe_text(), "default_sbs.toml")
 
 
 @app.command()
 def simulate(
     out: Annotated[Path, typer.Option("--out", help="Output folder (created).")],
-    tiles: Annotated[int, typer.Option(help="Number of tiles (numbered 1101, 1102, ...).")] = 1,
-    tile_size: Annotated[int, typer.Option(help="Tile width and height in pixels.")] = 2048,
-    cycles: Annotated[int, typer.Option(help="Cycles to image (= read length).")] = 50,
+    tiles: Annotated[int, typer.Option(help="Number of tiles (numbered 1101, 1102, ...).")] =
+        _DEFAULT.flowcell.tiles,
+    tile_size: Annotated[int, typer.Option(help="Tile width and height in pixels.")] =
+        _DEFAULT.flowcell.width_px,
+    cycles: Annotated[int, typer.Option(help="Cycles to image (= read length).")] =
+        _DEFAULT.total_cycles,
     layout: Annotated[str, typer.Option(help="'random' (Poisson) or 'patterned' (hex).")] =
         Layout.RANDOM,
     density: Annotated[float, typer.Option(help="Clusters per mm² (random layout).")] =
