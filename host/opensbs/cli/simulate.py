@@ -5,8 +5,12 @@ from typing import Annotated
 
 import typer
 
-from ..sim import Chemistry, Layout, SimConfig, SimulationError, write_simulated_run
+from ..jobs import JobError, TileJob, run_tile_jobs
+from ..jobs.tiles import simulate_tile
+from ..sim import Chemistry, Layout, SimConfig, SimulationError
+from ..sim.layout import check_run_request, tile_files, write_simulation_index
 from ._app import app
+from ._engine_options import SchedulerOption, WorkersOption, engine_options
 
 
 @app.command()
@@ -31,8 +35,13 @@ def simulate(
     reference: Annotated[Path | None, typer.Option(
         help="Reference FASTA (default: bundled PhiX174).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
-    """Simulate TIFF images (images/tile_TTTT/cycle_CCC.tif) plus truth/ and simulation.json."""
+    """Simulate TIFF images (images/tile_TTTT/cycle_CCC.tif) plus truth/ and simulation.json.
+
+    Tiles run in parallel (one worker process per core, or a Dask cluster); each depends only
+    on the seed and its tile number. A re-run skips the tiles already complete."""
     try:
         config = SimConfig(
             seed=seed, tile_width_px=tile_size, tile_height_px=tile_size, layout=layout,
@@ -41,11 +50,14 @@ def simulate(
             shot_noise=noise, read_noise_e=read_noise if noise else 0.0, drift_jitter_px=drift,
             reference=reference)
         tile_numbers = [1101 + i for i in range(tiles)]
-        index = write_simulated_run(
-            out, config, tile_numbers, cycles,
-            on_cycle=lambda t, c: typer.echo(f"tile {t} cycle {c}/{cycles}", err=True)
-            if c == cycles or c % 10 == 0 else None)
-    except SimulationError as exc:
+        check_run_request(config, tile_numbers, cycles)
+        out = out.resolve()  # absolute: workers may run elsewhere
+        jobs = [TileJob(f"tile_{tile}", out,
+                        tuple(str(p.relative_to(out)) for p in tile_files(out, tile, cycles)),
+                        simulate_tile, (out, config, tile, cycles)) for tile in tile_numbers]
+        run_tile_jobs(jobs, engine_options(workers, scheduler), "simulate")
+        index = write_simulation_index(out, config, tile_numbers, cycles)
+    except (SimulationError, JobError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"wrote {index}")

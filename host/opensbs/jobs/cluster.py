@@ -1,0 +1,51 @@
+"""Where tile jobs run: this process, a local Dask cluster, or an existing one."""
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.util import find_spec
+
+from distributed import Client, LocalCluster
+
+CONNECT_TIMEOUT_S = 30
+
+
+class ClusterError(Exception):
+    """The Dask scheduler cannot be reached or the local cluster cannot start."""
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+@contextmanager
+def dask_client(scheduler: str | None, workers: int) -> Iterator[Client]:
+    """A client of the cluster at ``scheduler``, or of a new local cluster of ``workers``
+    single-threaded worker processes (closed on exit)."""
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            yield client
+        return
+    try:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=logging.ERROR)
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(f"cannot start a local Dask cluster of {workers} workers: {exc}"
+                           ) from None
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def dashboard_link(client: Client, local: bool) -> str | None:
+    """The scheduler's dashboard address, if it serves one (a local scheduler needs bokeh;
+    a remote one is assumed to have it)."""
+    if "dashboard" not in client.scheduler_info().get("services", {}):
+        return None
+    return client.dashboard_link if not local or find_spec("bokeh") else None
