@@ -15,10 +15,10 @@ from ..basecall import (
 )
 from ..basecall.cif import read_cif
 from ..basecall.fastq import ReadNaming, write_fastq
-from ..basecall.image_set import ImageSet, open_image_set
+from ..basecall.image_set import open_image_set
 from ..basecall.quality import QualityTable, shipped_table_path
-from ..jobs import JobError, TileJob, run_tile_jobs
-from ..jobs.tiles import call_stored_tile, calls_summary, fastq_name
+from ..jobs import JobError, run_tile_jobs
+from ..jobs.tiles import basecall_jobs, calls_summary
 from ..runfolder.atomic import atomic_write_text
 from ._app import app
 from ._engine_options import SchedulerOption, WorkersOption, engine_options
@@ -54,11 +54,7 @@ def basecall(
             QualityTable.load(table)  # a bad table fails here, before any tile runs
         chem = chemistry_named(chemistry).name if chemistry else None
         out.mkdir(parents=True, exist_ok=True)
-        jobs = [TileJob(f"tile_{tile}", out, (fastq_name(tile),), call_stored_tile,
-                        (ImageSet(images.root, {tile: images.files[tile]}), tile, out, chem,
-                         table, include_filtered),
-                        inputs=tuple(images.files[tile]) + ((table,) if table else ()))
-                for tile in images.tiles]
+        jobs = basecall_jobs(images, out, chem, table, include_filtered)
         report = run_tile_jobs(jobs, engine_options(workers, scheduler), "basecall")
         summary = {}
         for tile, job in zip(images.tiles, jobs, strict=True):

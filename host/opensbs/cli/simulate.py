@@ -5,10 +5,10 @@ from typing import Annotated
 
 import typer
 
-from ..jobs import JobError, TileJob, run_tile_jobs
-from ..jobs.tiles import simulate_tile
+from ..jobs import JobError, run_tile_jobs
+from ..jobs.tiles import simulation_jobs
 from ..sim import Chemistry, Layout, SimConfig, SimulationError
-from ..sim.layout import check_run_request, tile_files, write_simulation_index
+from ..sim.layout import check_run_request, write_simulation_index
 from ._app import app
 from ._engine_options import SchedulerOption, WorkersOption, engine_options
 
@@ -52,9 +52,7 @@ def simulate(
         tile_numbers = [1101 + i for i in range(tiles)]
         check_run_request(config, tile_numbers, cycles)
         out = out.resolve()  # absolute: workers may run elsewhere
-        jobs = [TileJob(f"tile_{tile}", out,
-                        tuple(str(p.relative_to(out)) for p in tile_files(out, tile, cycles)),
-                        simulate_tile, (out, config, tile, cycles)) for tile in tile_numbers]
+        jobs = simulation_jobs(out, config, tile_numbers, cycles)
         run_tile_jobs(jobs, engine_options(workers, scheduler), "simulate")
         index = write_simulation_index(out, config, tile_numbers, cycles)
     except (SimulationError, JobError) as exc:

@@ -49,7 +49,7 @@ def write_marker(root: Path, name: str, digest: str, outputs: tuple[str, ...],
     marker = {"name": name, "job_digest": digest,
               "outputs": {rel: file_fingerprint(root / rel) for rel in outputs},
               "result": result}
-    atomic_write_text(marker_path(root, name), json.dumps(marker, indent=1, sort_keys=True))
+    atomic_write_text(marker_path(root, name), json.dumps(marker, indent=1))
 
 
 def completed_result(root: Path, name: str, digest: str, outputs: tuple[str, ...]

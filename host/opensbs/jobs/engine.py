@@ -71,6 +71,7 @@ class JobReport:
     skipped: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     workers: int = 1
+    cluster_ready_s: float = 0.0  # of wall_s, until the cluster was connected or started
 
 
 def run_tile(job: TileJob) -> TileOutcome:
@@ -108,7 +109,7 @@ def run_tile_jobs(jobs: Sequence[TileJob], options: EngineOptions, label: str,
         if report.skipped:
             progress.note(f"{label}: {len(report.skipped)} of {len(jobs)} tiles already "
                           "complete, skipped")
-        for outcome in _outcomes(pending, options, label, progress, report):
+        for outcome in _outcomes(pending, options, label, progress, report, started_s):
             results[outcome.name] = outcome.result
             report.ran.append(outcome)
             progress.tile_done(outcome.name, f"in {outcome.task_s:.1f} s on {outcome.worker}")
@@ -118,7 +119,8 @@ def run_tile_jobs(jobs: Sequence[TileJob], options: EngineOptions, label: str,
 
 
 def _outcomes(pending: list[TileJob], options: EngineOptions, label: str,
-              progress: TileProgress, report: JobReport) -> Iterator[TileOutcome]:
+              progress: TileProgress, report: JobReport, started_s: float
+              ) -> Iterator[TileOutcome]:
     if not pending:
         return
     from .cluster import ClusterError, dashboard_link, dask_client, default_workers
@@ -132,6 +134,7 @@ def _outcomes(pending: list[TileJob], options: EngineOptions, label: str,
     try:
         with dask_client(options.scheduler, workers) as client:
             report.workers = len(client.scheduler_info().get("workers", {}))
+            report.cluster_ready_s = time.monotonic() - started_s
             link = dashboard_link(client, local=options.scheduler is None)
             where = options.scheduler or "a local cluster"
             progress.note(f"{label}: {len(pending)} tiles on {where} of {report.workers} "

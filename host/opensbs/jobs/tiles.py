@@ -14,12 +14,32 @@ from ..basecall.image_set import ImageSet
 from ..basecall.pipeline import IntensityCalls, collect
 from ..basecall.quality import QualityTable
 from ..sim import SimConfig
-from ..sim.layout import write_simulated_tile
+from ..sim.layout import tile_files, write_simulated_tile
+from .engine import TileJob
 
 
 def fastq_name(tile: int) -> str:
     """The FASTQ.gz file of ``tile`` in an offline calls folder."""
     return f"s_1_{tile}.fastq.gz"
+
+
+def basecall_jobs(images: ImageSet, out_dir: Path, chemistry: str | None,
+                  quality_table: Path | None, include_filtered: bool) -> list[TileJob]:
+    """One job per tile of ``images`` (absolute paths), writing ``out_dir/s_1_TILE.fastq.gz``."""
+    return [TileJob(f"tile_{tile}", out_dir, (fastq_name(tile),), call_stored_tile,
+                    (ImageSet(images.root, {tile: images.files[tile]}), tile, out_dir, chemistry,
+                     quality_table, include_filtered),
+                    inputs=tuple(images.files[tile]) + ((quality_table,) if quality_table
+                                                        else ()))
+            for tile in images.tiles]
+
+
+def simulation_jobs(out_dir: Path, config: SimConfig, tiles: list[int], cycles: int
+                    ) -> list[TileJob]:
+    """One job per simulated tile, writing its images and truth under ``out_dir``."""
+    return [TileJob(f"tile_{tile}", out_dir,
+                    tuple(str(p.relative_to(out_dir)) for p in tile_files(out_dir, tile, cycles)),
+                    simulate_tile, (out_dir, config, tile, cycles)) for tile in tiles]
 
 
 def call_stored_tile(images: ImageSet, tile: int, out_dir: Path, chemistry: str | None,
