@@ -35,8 +35,8 @@ from pathlib import Path  # noqa: E402
 
 from opensbs.basecall.image_set import open_image_set  # noqa: E402
 from opensbs.jobs import EngineOptions, JobReport, TileJob, run_tile_jobs  # noqa: E402
-from opensbs.jobs.cluster import default_workers  # noqa: E402
 from opensbs.jobs.completion import MARKER_FOLDER  # noqa: E402
+from opensbs.jobs.engine import default_workers  # noqa: E402
 from opensbs.jobs.tiles import basecall_jobs, simulation_jobs  # noqa: E402
 from opensbs.sim import SimConfig  # noqa: E402
 

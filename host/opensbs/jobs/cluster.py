@@ -1,7 +1,6 @@
 """Where tile jobs run: this process, a local Dask cluster, or an existing one."""
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.util import find_spec
@@ -19,12 +18,6 @@ NO_MALLOC_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 class ClusterError(Exception):
     """The Dask scheduler cannot be reached or the local cluster cannot start."""
-
-
-def default_workers() -> int:
-    """One worker per core this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
 
 
 @contextmanager

@@ -74,6 +74,12 @@ class JobReport:
     cluster_ready_s: float = 0.0  # of wall_s, until the cluster was connected or started
 
 
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
 def run_tile(job: TileJob) -> TileOutcome:
     """Run one tile job here (on a worker or in-process) and mark it complete."""
     job.root.mkdir(parents=True, exist_ok=True)
@@ -123,14 +129,14 @@ def _outcomes(pending: list[TileJob], options: EngineOptions, label: str,
               ) -> Iterator[TileOutcome]:
     if not pending:
         return
-    from .cluster import ClusterError, dashboard_link, dask_client, default_workers
-
     workers = min(options.workers or default_workers(), len(pending))
     if options.scheduler is None and workers == 1:
         progress.note(f"{label}: {len(pending)} tiles in this process")
         for job in pending:
             yield run_tile(job)
         return
+    from .cluster import ClusterError, dashboard_link, dask_client
+
     try:
         with dask_client(options.scheduler, workers) as client:
             report.workers = len(client.scheduler_info().get("workers", {}))
