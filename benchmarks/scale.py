@@ -25,6 +25,7 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -44,11 +45,6 @@ TILES_PER_CYCLE = 1000
 CYCLE_S = 300.0
 
 
-def folder_bytes(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and MARKER_FOLDER not in p.parts}
-
-
 def idle_fraction(report: JobReport) -> float:
     """Worker time not spent in tile tasks, as a fraction of the tasks' time (job phase:
     from the cluster being ready to the last tile)."""
@@ -62,14 +58,30 @@ def run(kind: str, jobs: list[TileJob], workers: int) -> JobReport:
                          stream=io.StringIO())
 
 
-def child_peak_rss_mib(argv: list[str]) -> float:
-    """Run ``argv`` and return its peak resident memory (MiB)."""
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{argv} failed with exit status {process.returncode}")
-    return usage.ru_maxrss / 1024
+_CHILD = """import resource, sys
+from opensbs.cli import app
+from opensbs.jobs.engine import peak_rss_mib
+try:
+    app(sys.argv[1:], standalone_mode=False)
+finally:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print("PEAK", peak_rss_mib(), usage.ru_utime + usage.ru_stime, file=sys.stderr)
+"""
+
+
+def child_rss_mib_cpu_s(args: list[str]) -> tuple[float, float]:
+    """Run ``opensbs ARGS`` in a child process; its peak resident memory (MiB) and CPU s."""
+    done = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"opensbs {args} failed: {done.stderr[-2000:]}")
+    _, peak_mib, cpu_s = done.stderr.strip().splitlines()[-1].split()
+    return float(peak_mib), float(cpu_s)
+
+
+def folder_digests(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``root`` except the completion markers."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and MARKER_FOLDER not in p.parts}
 
 
 def main() -> None:
@@ -99,15 +111,15 @@ def main() -> None:
             reports["basecall"][workers] = run("basecall", basecall_jobs(
                 images, (base / f"calls_{workers}").resolve(), None, None, False), workers)
         for kind, prefix in (("simulate", "sim"), ("basecall", "calls")):
-            identical[kind] = (folder_bytes(base / f"{prefix}_1")
-                               == folder_bytes(base / f"{prefix}_{args.workers}"))
+            identical[kind] = (folder_digests(base / f"{prefix}_1")
+                               == folder_digests(base / f"{prefix}_{args.workers}"))
         rss_dir = base / "rss"
-        opensbs = [sys.executable, "-c", "from opensbs.cli import main; main()"]
-        sim_rss = child_peak_rss_mib([*opensbs, "simulate", "--out", str(rss_dir), "--tiles", "1",
-                                      "--tile-size", str(rss_px), "--cycles", str(cycles),
-                                      "--seed", "11", "--workers", "1"])
-        call_rss = child_peak_rss_mib([*opensbs, "basecall", str(rss_dir), "--out",
-                                       str(base / "rss_calls"), "--workers", "1"])
+        sim_rss, _ = child_rss_mib_cpu_s([
+            "simulate", "--out", str(rss_dir), "--tiles", "1", "--tile-size",
+            str(rss_px), "--cycles", str(cycles), "--seed", "11", "--workers", "1"])
+        call_rss, call_cpu_big_s = child_rss_mib_cpu_s([
+            "basecall", str(rss_dir), "--out", str(base / "rss_calls"),
+            "--workers", "1"])
     load = os.getloadavg()
     n = args.workers
     print(f"flow cell: {len(tiles)} tiles of {tile_px} px, {cycles} cycles; {n} workers; "
@@ -135,8 +147,12 @@ def main() -> None:
     print(f"basecall CPU per tile and cycle ({tile_px} px): {call_cpu:.3f} s; "
           f"{TILES_PER_CYCLE} tiles per {CYCLE_S:.0f} s cycle need {cores} cores "
           f"(at the measured overhead {overhead:.3f})")
+    big_cpu = call_cpu_big_s / cycles
+    big_cores = math.ceil(TILES_PER_CYCLE * big_cpu / CYCLE_S / (1 - min(overhead, 0.5)))
     print(f"one {rss_px} px tile, {cycles} cycles, one process: peak RSS simulate "
-          f"{sim_rss:.0f} MiB, basecall {call_rss:.0f} MiB")
+          f"{sim_rss:.0f} MiB, basecall {call_rss:.0f} MiB; basecall CPU {big_cpu:.3f} s per "
+          f"cycle (process start and imports included): {big_cores} cores for "
+          f"{TILES_PER_CYCLE} such tiles per cycle")
     worker_rss = max(figures["basecall"]["rss"], figures["simulate"]["rss"])
     print(json.dumps({
         "speedup_2_workers": figures["basecall"]["speedup"] if n == 2 else None,
@@ -147,6 +163,7 @@ def main() -> None:
         "peak_rss_mib_per_worker": worker_rss,
         f"peak_rss_mib_{rss_px}px_tile": {"simulate": sim_rss, "basecall": call_rss},
         "cores_for_1000_tiles_realtime": cores,
+        f"cores_for_1000_tiles_realtime_{rss_px}px": big_cores,
         "basecall_cpu_s_per_tile_cycle": call_cpu, "tile_px": tile_px, "cycles": cycles,
         "tiles": len(tiles), "identical_files": identical, "load_average": load}))
 

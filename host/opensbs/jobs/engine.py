@@ -80,6 +80,16 @@ def default_workers() -> int:
         os.cpu_count() or 1)
 
 
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process (MiB): Linux's VmHWM, which unlike ``ru_maxrss``
+    does not count the parent's memory before ``exec``."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(status.split("VmHWM:")[1].split()[0]) / 1024
+    except (OSError, IndexError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run_tile(job: TileJob) -> TileOutcome:
     """Run one tile job here (on a worker or in-process) and mark it complete."""
     job.root.mkdir(parents=True, exist_ok=True)
@@ -88,8 +98,7 @@ def run_tile(job: TileJob) -> TileOutcome:
     result = job.task(*job.args)
     task_s, cpu_s = time.perf_counter() - started_s, time.process_time() - started_cpu_s
     write_marker(job.root, job.name, job.digest(), job.outputs, result)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return TileOutcome(job.name, result, task_s, cpu_s, peak_mib,
+    return TileOutcome(job.name, result, task_s, cpu_s, peak_rss_mib(),
                        f"{socket.gethostname()}:{os.getpid()}")
 
 
