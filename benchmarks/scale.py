@@ -6,8 +6,9 @@ worker processes (default: one per core). Reported: wall time of each (the clust
 included), speed-up, the workers' idle time beyond the tiles' own work (scheduler, transfers,
 completion markers, imbalance) as a fraction of that work, whether the N-worker files are
 byte-identical to the 1-worker ones, peak memory per worker, and a separate one-tile
-2048 x 2048 px basecall in a child process (its peak memory). From the measured CPU seconds
-per tile and cycle: the cores needed to call 1,000 tiles per 5-minute cycle in real time.
+2048 x 2048 px simulation and basecall, each in a child process (peak memory, CPU). From the
+measured basecall CPU seconds per tile and cycle (of the 2048 px tile for the JSON figure):
+the cores needed to call 1,000 tiles per 5-minute cycle in real time.
 
 BLAS is limited to one thread per process, as in the Dask workers. The machine may be shared:
 the load average is printed with the figures.
@@ -162,8 +163,8 @@ def main() -> None:
         "idle_fraction": {k: f["idle"] for k, f in figures.items()},
         "peak_rss_mib_per_worker": worker_rss,
         f"peak_rss_mib_{rss_px}px_tile": {"simulate": sim_rss, "basecall": call_rss},
-        "cores_for_1000_tiles_realtime": cores,
-        f"cores_for_1000_tiles_realtime_{rss_px}px": big_cores,
+        "cores_for_1000_tiles_realtime": big_cores,  # tiles of rss_px (2048: production size)
+        f"cores_for_1000_tiles_realtime_{tile_px}px": cores,
         "basecall_cpu_s_per_tile_cycle": call_cpu, "tile_px": tile_px, "cycles": cycles,
         "tiles": len(tiles), "identical_files": identical, "load_average": load}))
 
