@@ -5,6 +5,7 @@ Small flow cells (96 px tiles, 8 cycles) keep the local clusters quick on a load
 
 import re
 
+from distributed import LocalCluster
 from job_files import SIMULATE, TILES, folder_bytes, invoke
 from opensbs.cli import app
 from opensbs.jobs import cluster as cluster_module
@@ -53,12 +54,17 @@ def test_rerun_skips_complete_tiles_and_redoes_damaged_or_changed_ones(
     assert folder_bytes(out)["s_1_1101.fastq.gz"] != in_process_calls["s_1_1101.fastq.gz"]
 
 
-def test_unreachable_scheduler_is_a_one_line_error(flow_cell, tmp_path, monkeypatch) -> None:
+def test_unreachable_or_empty_cluster_is_a_one_line_error(flow_cell, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT_S", 1)
     monkeypatch.setenv("OPENSBS_SCHEDULER", "tcp://127.0.0.1:1")
     result = CliRunner().invoke(app, ["basecall", str(flow_cell), "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "error: cannot reach the Dask scheduler at tcp://127.0.0.1:1" in result.output
     assert not (tmp_path / "summary.json").exists()
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty:
+        result = CliRunner().invoke(app, ["basecall", str(flow_cell), "--out", str(tmp_path),
+                                          "--scheduler", empty.scheduler_address])
+    assert result.exit_code == 2
+    assert f"the Dask cluster at {empty.scheduler_address} has no workers" in result.output
     bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--workers", "0"])
     assert bad.exit_code == 2 and "--workers" in bad.output

@@ -30,6 +30,10 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator[Client]:
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         with client:
+            try:
+                client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+            except TimeoutError:
+                raise ClusterError(f"the Dask cluster at {scheduler} has no workers") from None
             yield client
         return
     try:
