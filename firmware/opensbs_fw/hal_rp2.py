@@ -9,6 +9,8 @@ import rp2
 from machine import Pin
 
 PIO_FREQ_HZ = 1_000_000
+WATCHDOG_CTRL_CLEAR = 0x40058000 + 0x3000  # WATCHDOG CTRL, atomic bit-clear alias
+WATCHDOG_CTRL_ENABLE = 1 << 30
 HIGH_OVERHEAD = 3  # set, mov and the loop's extra pass in the high phase
 LOW_OVERHEAD = 5  # set, irq, mov, loop exit and jmp y_dec in the low phase
 
@@ -67,3 +69,10 @@ class PioPulseTrain:
 
 def make_pulse_train(index: int, cfg: dict) -> PioPulseTrain:
     return PioPulseTrain(index, cfg)
+
+
+def stop_watchdog() -> None:
+    """Disable the chip's watchdog (CTRL.ENABLE), which MicroPython's WDT cannot stop."""
+    from machine import mem32  # noqa: PLC0415
+
+    mem32[WATCHDOG_CTRL_CLEAR] = WATCHDOG_CTRL_ENABLE
