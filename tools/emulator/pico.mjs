@@ -5,13 +5,13 @@
 // host sends one command and reads one reply; the chip only runs inside "run".
 //
 //   {"op": "watch", "pins": {"2": "duty", "10": "count", "15": "edges"}}
-//       duty: high time per run (ns); count: rising edges per run; edges: every edge with
+//       duty: high time per run (ns) and the last falling edge; count: rising edges per run; edges: every edge with
 //       its emulated time. Kept across watchdog resets.
 //   {"op": "run", "until_ns": T, "cdc_in": "<hex>", "adc": {"0": code12}, "inputs":
 //    {"21": 1}, "stop_on_output": false}
 //       -> {"now_ns", "cdc_out": "<hex>", "cdc_in_queued", "edges": [[pin, level, t_ns]],
-//           "high_ns": {pin: ns}, "rising": {pin: n}, "levels": {pin: 0|1}, "resets":
-//           [[t_ns, "watchdog"|"force"]]}
+//           "high_ns": {pin: ns}, "last_fall_ns": {pin: t_ns}, "rising": {pin: n}, "levels": {pin: 0|1}, "resets":
+//           [[t_ns, "watchdog"|"force"]], "busy_ns": CPU time not asleep in WFI/WFE}
 //   {"op": "save_flash", "path": P}   the 2 MiB flash (program + littlefs) to a file
 //   {"op": "quit"}
 //
@@ -104,7 +104,7 @@ let cdcOut = [];
 let resetReason = null;
 const adcCodes = new Map(); // ADC channel -> 12-bit code (the board's analogue inputs)
 const inputLevels = new Map(); // GPIO -> level driven from outside
-const report = { edges: [], highNs: new Map(), rising: new Map(), highSince: new Map(), resets: [] };
+const report = { busyNs: 0, lastFall: new Map(), edges: [], highNs: new Map(), rising: new Map(), highSince: new Map(), resets: [] };
 
 function nowNs() {
   return baseNs + mcu.clock.nanos;
@@ -140,6 +140,7 @@ function onPin(pin, level) {
     if (!level && since !== undefined) {
       report.highNs.set(pin, (report.highNs.get(pin) || 0) + t - since);
       report.highSince.delete(pin);
+      report.lastFall.set(pin, t);
     } else if (level && since === undefined) report.highSince.set(pin, t);
   }
 }
@@ -257,7 +258,9 @@ function run(untilNs, stopOnOutput) {
         clock.tick(clock.nextAlarm ? Math.min(clock.nanosToNextAlarm, remaining) : remaining);
         if (cdcReadSize && cdcIn.length) break;
       } else {
-        clock.tick(core.executeInstruction() * cycleNs);
+        const ns = core.executeInstruction() * cycleNs;
+        report.busyNs += ns;
+        clock.tick(ns);
       }
     }
   }
@@ -284,13 +287,17 @@ function takeReport() {
     cdc_in_queued: cdcIn.length,
     edges: report.edges,
     high_ns: highNs,
+    last_fall_ns: Object.fromEntries(report.lastFall),
     rising: Object.fromEntries(report.rising),
     levels,
     resets: report.resets,
+    busy_ns: report.busyNs,
   };
+  report.busyNs = 0;
   cdcOut = [];
   report.edges = [];
   report.highNs.clear();
+  report.lastFall.clear();
   report.rising.clear();
   report.resets = [];
   return out;

@@ -91,6 +91,8 @@ class EmulatedPico:
         self.edges: list[tuple[int, int, int]] = []
         self.resets: list[tuple[int, str]] = []
         self.step_counts = [0 for _ in self.cfg["pumps"]]
+        self.heater_fall_ns = [0 for _ in self.cfg["heaters"]]  # last falling edge per zone
+        self.busy_ns = 0  # emulated time the CPU ran instructions (not asleep in WFI/WFE)
         self._cdc_in = bytearray()
         self._queued_in = 0
         self._levels: dict[int, int] = {}
@@ -176,6 +178,7 @@ class EmulatedPico:
     def _absorb(self, reply: dict[str, Any], dt_ns: int) -> None:
         self.now_ns = reply["now_ns"]
         self._queued_in = reply["cdc_in_queued"]
+        self.busy_ns += reply["busy_ns"]
         self.output += bytes.fromhex(reply["cdc_out"])
         del self.output[:-CDC_OUT_MAX_BYTES]
         self.edges += [(pin, level, t) for pin, level, t in reply["edges"]]
@@ -186,8 +189,11 @@ class EmulatedPico:
 
     def _advance_plant(self, reply: dict[str, Any], dt_ns: int) -> None:
         dt_s = dt_ns / 1e9
-        for heater, zone in zip(self.cfg["heaters"], self.plant.zones, strict=True):
-            zone.duty = reply["high_ns"].get(str(gpio_number(heater["pwm_pin"])), 0) / dt_ns
+        for i, (heater, zone) in enumerate(zip(self.cfg["heaters"], self.plant.zones,
+                                               strict=True)):
+            pin = str(gpio_number(heater["pwm_pin"]))
+            zone.duty = reply["high_ns"].get(pin, 0) / dt_ns
+            self.heater_fall_ns[i] = reply["last_fall_ns"].get(pin, self.heater_fall_ns[i])
             zone.advance(dt_s)
         for i, (pump, syringe) in enumerate(zip(self.cfg["pumps"], self.plant.syringes,
                                                 strict=True)):
