@@ -47,6 +47,11 @@ def _next_boot_id() -> int:
 def _reset_cause() -> int:
     cause = machine.reset_cause()
     if cause == machine.WDT_RESET:
+        if sys.platform == "rp2":  # machine.reset() reboots through the watchdog there
+            from .hal_rp2 import watchdog_timed_out  # noqa: PLC0415
+
+            if not watchdog_timed_out():
+                return c.RESET_HARD
         return c.RESET_WATCHDOG
     if cause == machine.PWRON_RESET:
         return c.RESET_POWER_ON

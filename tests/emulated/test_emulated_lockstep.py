@@ -5,7 +5,7 @@ trips from the fault to the heater pin going low, the thermistor ADC chain."""
 import pytest
 from opensbs.board.emulated import EmulatedLink, EmulatedPico, gpio_number
 from opensbs.board.schema import load_board
-from opensbs.protocol.control import Fault, MsgType
+from opensbs.protocol.control import Fault, MsgType, ResetCause
 
 CFG = load_board("pico").config
 PERIOD_NS = CFG["control_period_ms"] * 1_000_000
@@ -127,3 +127,25 @@ def test_thermistor_adc_chain_reads_the_plant(booted: Booted) -> None:
     # divider -> GP27 -> 12-bit ADC -> read_u16 -> beta equation -> filter, on the chip
     reading_c = telemetry.fields["heaters"][1]["temperature_mc"] / 1000
     assert reading_c == pytest.approx(zone.sensor_c, abs=0.2)
+
+
+def test_watchdog_timeout_reboots_into_the_firmware(booted: Booted) -> None:
+    pico, link = booted
+    _fresh(pico, link)
+    _heat_full(pico, link)
+    link.heartbeat_ns = None
+    pico.write(b"\r\x03")  # the host takes the REPL back (as mpremote does): outputs off
+    assert pico.run_until(lambda: b"\r\n>>> " in pico.output, max_ms=2000)
+    assert pico.plant.zones[0].duty == 0.0
+    resets, start = len(pico.resets), len(link.frames)
+    pico.read()
+    pico.write(b"import machine, time; w = machine.WDT(timeout=300); time.sleep(5)\r")
+    assert link.wait_for(lambda: any(f.msg_type == MsgType.BOOT for _, f in link.frames[start:]),
+                         max_ms=5000)
+    assert [why for _, why in pico.resets[resets:]] == ["watchdog"]
+    boot_ns, boot = next((t, f) for t, f in link.frames[start:] if f.msg_type == MsgType.BOOT)
+    assert boot.fields["reset_cause"] == ResetCause.WATCHDOG
+    assert boot.fields["faults"] & Fault.WATCHDOG_RESET
+    assert boot_ns - pico.resets[resets][0] < 2_000_000_000  # back up and talking
+    link.heartbeat_ns = 1_000_000_000
+    assert link.request(MsgType.IDENTIFY).fields["board_id"] == "pico"

@@ -175,6 +175,8 @@ function build(watchdogState) {
   }
   wdt.onWatchdogTrigger = () => {
     resetReason = wdt.reason;
+    wdt.alarm.enable = false; // the package's periodic alarm would refire at once, forever
+    wdt.timer.enable = false;
   };
   mcu.pio.forEach(timePio);
   cdc = new USBCDC(mcu.usbCtrl);

@@ -12,6 +12,10 @@ wired to the plant models of the simulated board on one clock: the chip's emulat
     pico.run_until(lambda: b">>> " in pico.output, max_ms=5000)
     pico.read()                                # CDC bytes the chip sent since the last read
     pico.edges                                 # [(pin, level, t_ns)] on edge-watched pins
+    pico.heater_fall_ns[zone]                  # last falling edge of a heater's PWM pin
+    pico.step_counts[pump]                     # net step pulses at the pin (+ = dir high)
+    pico.resets                                # [(t_ns, "watchdog"|"force")] chip resets
+    pico.busy_ns                               # emulated ns the CPU ran (not in WFI/WFE)
     pico.plant.zones[0].sensor_fault = "open"  # fault injection, as on SimBoard
     pico.save_flash(path); pico.close()
 
@@ -34,6 +38,7 @@ import select
 import shutil
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 import tty
@@ -83,8 +88,9 @@ class EmulatedPico:
         args = [node, str(HARNESS)]
         if flash_image is not None:
             args += ["--flash", str(flash_image)]
+        self._errors = tempfile.TemporaryFile()  # not a pipe: a chatty stderr cannot block
         self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE)
+                                      stderr=self._errors)
         self._lock = threading.RLock()
         self.now_ns = 0
         self.output = bytearray()  # CDC bytes from the chip not yet taken by read()
@@ -122,8 +128,9 @@ class EmulatedPico:
 
     def _stderr(self) -> str:
         self._proc.kill()
-        assert self._proc.stderr is not None
-        return self._proc.stderr.read().decode(errors="replace").strip()
+        self._proc.wait()
+        self._errors.seek(0)
+        return self._errors.read()[-2000:].decode(errors="replace").strip()
 
     def _watch(self) -> None:
         pins: dict[int, str] = {}
@@ -200,7 +207,7 @@ class EmulatedPico:
             steps = reply["rising"].get(str(gpio_number(pump["step_pin"])), 0)
             enabled = self._levels[gpio_number(pump["enable_pin"])] == 0  # active low
             sign = 1 if self._levels[gpio_number(pump["dir_pin"])] else -1
-            self.step_counts[i] += steps if enabled else 0
+            self.step_counts[i] += sign * steps if enabled else 0
             nl = sign * steps * 1000.0 / pump["steps_per_ul"] if enabled else 0.0
             syringe.rate_nl_per_s = nl / dt_s
             syringe.advance(dt_s)
@@ -313,6 +320,7 @@ class EmulatedPico:
             except (BrokenPipeError, subprocess.TimeoutExpired):
                 self._proc.kill()
                 self._proc.wait()
+        self._errors.close()
 
     def __enter__(self) -> "EmulatedPico":
         return self
