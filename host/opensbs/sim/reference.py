@@ -1,11 +1,11 @@
 """Reference genomes and template sampling (both strands) for the simulated library."""
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from ..data import PHIX174_FASTA
 from .chemistry import encode_sequences
 from .errors import FastaError
 
@@ -36,7 +36,7 @@ class Templates:
 
 def bundled_phix_path() -> Path:
     """Path of the bundled PhiX174 control genome (GenBank J02482.1, 5,386 bp)."""
-    return Path(str(resources.files("opensbs.data").joinpath("phix174.fa")))
+    return PHIX174_FASTA
 
 
 def read_fasta(path: Path | str) -> Reference:
