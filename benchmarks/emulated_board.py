@@ -4,8 +4,9 @@ measured at the pins in emulated time.
 Flash with `opensbs board flash` over the pty (identify handshake included), then boot the
 flashed image in lockstep with the plant models: boot to IDENTIFY, a 200-pulse trigger train
 from PIO against its program, heater safety trips from the fault to the heater pin going low,
-a thermal step (emulated-to-wall speed, CPU load), free heap after import and after a run,
-CDC throughput; and the compiled firmware size for the NUCLEO-F411RE (armv7emsp).
+a thermal step (heater pin duty against the PID output, emulated-to-wall speed, CPU load),
+free heap after import and after a run, CDC throughput; and the compiled firmware size for
+the NUCLEO-F411RE (armv7emsp).
 Prints a table, then one JSON line.
 """
 
@@ -123,20 +124,28 @@ def runaway_s(pico: EmulatedPico, link: EmulatedLink) -> float:
 
 
 def thermal_step(pico: EmulatedPico, link: EmulatedLink) -> dict:
-    """Set-point step in lockstep: emulated time per wall second, the chip's CPU load."""
+    """Set-point step in lockstep: emulated time per wall second, the chip's CPU load, and
+    the heater pin's duty against the PID output each TELEMETRY reports."""
     link.request(MsgType.FAULT_CLEAR, {"faults": 0xFFFFFFFF})
     link.request(MsgType.HEATER_SET, {"zone": 0, "enable": 1, "setpoint_mc": STEP_SETPOINT_MC,
                                       "ramp_mc_per_s": 0})
+    zone = pico.plant.zones[0]
     t0, e0, busy0 = time.monotonic(), pico.now_ns, pico.busy_ns
-    peak = 0.0
-    for _ in range(STEP_S * 10):
-        link.advance_ms(100)
-        peak = max(peak, pico.plant.zones[0].block_c)
+    peak, duty_errors = 0.0, []
+    while pico.now_ns < e0 + STEP_S * 1_000_000_000:
+        start = len(link.frames)
+        link.wait_for(lambda start=start: any(f.msg_type == MsgType.TELEMETRY
+                                              for _, f in link.frames[start:]), max_ms=1500)
+        link.advance_ms(2 * pico.quantum_ns / 1e6)  # whole quanta inside this control period
+        telemetry = next(f for _, f in link.frames[start:] if f.msg_type == MsgType.TELEMETRY)
+        duty_errors.append(abs(zone.duty * 1000 - telemetry.fields["heaters"][0]["duty_permille"]))
+        peak = max(peak, zone.block_c)
     wall = time.monotonic() - t0
     return {"emulated_per_wall": round((pico.now_ns - e0) / 1e9 / wall, 3),
             "cpu_load_pct": round(100 * (pico.busy_ns - busy0) / (pico.now_ns - e0), 1),
-            "step_final_c": round(pico.plant.zones[0].block_c, 2),
-            "step_overshoot_c": round(max(0.0, peak - STEP_SETPOINT_MC / 1000), 2)}
+            "step_final_c": round(zone.block_c, 2),
+            "step_overshoot_c": round(max(0.0, peak - STEP_SETPOINT_MC / 1000), 2),
+            "heater_duty_max_error_permille": round(max(duty_errors), 2)}
 
 
 def _repl(pico: EmulatedPico, data: bytes, until: bytes, max_ms: float = 20_000) -> bytes:
@@ -228,6 +237,8 @@ def main() -> None:
          f"window {CFG['heaters'][0]['runaway']['window_ms'] / 1000:.0f} s + period"),
         (f"step to {STEP_SETPOINT_MC / 1000:.0f} C after {STEP_S} s (C)",
          figures["step_final_c"], ""),
+        ("heater pin duty vs PID output, max (permille)",
+         figures["heater_duty_max_error_permille"], "<= 1"),
         ("emulated s per wall s (lockstep)", figures["emulated_per_wall"], ""),
         ("RP2040 CPU load while heating (%)", figures["cpu_load_pct"], ""),
         ("free heap after import (KiB)", figures["free_heap_kib"], ""),

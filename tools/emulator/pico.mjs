@@ -5,13 +5,13 @@
 // host sends one command and reads one reply; the chip only runs inside "run".
 //
 //   {"op": "watch", "pins": {"2": "duty", "10": "count", "15": "edges"}}
-//       duty: high time per run (ns) and the last falling edge; count: rising edges per run; edges: every edge with
-//       its emulated time. Kept across watchdog resets.
-//   {"op": "run", "until_ns": T, "cdc_in": "<hex>", "adc": {"0": code12}, "inputs":
-//    {"21": 1}, "stop_on_output": false}
+//       duty: high time per run (ns) and the last falling edge; count: rising edges per
+//       run; edges: every edge with its emulated time. Kept across watchdog resets.
+//   {"op": "run", "until_ns": T, "cdc_in": "<hex>", "adc": {"0": code12}, "inputs": {"21": 1}}
 //       -> {"now_ns", "cdc_out": "<hex>", "cdc_in_queued", "edges": [[pin, level, t_ns]],
-//           "high_ns": {pin: ns}, "last_fall_ns": {pin: t_ns}, "rising": {pin: n}, "levels": {pin: 0|1}, "resets":
-//           [[t_ns, "watchdog"|"force"]], "busy_ns": CPU time not asleep in WFI/WFE}
+//           "high_ns": {pin: ns}, "last_fall_ns": {pin: t_ns}, "rising": {pin: n},
+//           "levels": {pin: 0|1}, "resets": [[t_ns, "watchdog"|"force"]],
+//           "busy_ns": emulated time the CPU ran, not asleep in WFI/WFE}
 //   {"op": "save_flash", "path": P}   the 2 MiB flash (program + littlefs) to a file
 //   {"op": "quit"}
 //
@@ -246,10 +246,9 @@ function watchdogReset() {
   build({ reason: wdt.reason, scratch: Uint32Array.from(wdt.scratchData) });
 }
 
-function run(untilNs, stopOnOutput) {
+function run(untilNs) {
   while (nowNs() < untilNs) {
     if (resetReason !== null) watchdogReset();
-    if (stopOnOutput && cdcOut.length) break;
     feedCdc();
     const { core, clock } = mcu;
     const limit = untilNs - baseNs;
@@ -357,7 +356,7 @@ function handle(msg) {
         inputLevels.set(Number(pin), !!level);
         mcu.gpio[Number(pin)].setInputValue(!!level);
       }
-      run(msg.until_ns, !!msg.stop_on_output);
+      run(msg.until_ns);
       return takeReport();
     }
     case 'save_flash':

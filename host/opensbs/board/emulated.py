@@ -155,13 +155,12 @@ class EmulatedPico:
         """Run the chip and the plants for ``ms`` of emulated time."""
         self.run_until_ns(self.now_ns + round(ms * 1e6))
 
-    def run_until_ns(self, until_ns: int, stop_on_output: bool = False) -> None:
-        """Run in lockstep quanta up to ``until_ns`` (or the first CDC output, if asked)."""
+    def run_until_ns(self, until_ns: int) -> None:
+        """Run in lockstep quanta up to ``until_ns``."""
         with self._lock:
             while self.now_ns < until_ns:
                 target = min(until_ns, self.now_ns + self.quantum_ns)
                 msg: dict[str, Any] = {"op": "run", "until_ns": target,
-                                       "stop_on_output": stop_on_output,
                                        "adc": self._adc_codes(), "inputs": self._inputs}
                 if self._cdc_in:
                     msg["cdc_in"] = self._cdc_in.hex()
@@ -169,8 +168,6 @@ class EmulatedPico:
                 start = self.now_ns
                 reply = self._command(msg)
                 self._absorb(reply, reply["now_ns"] - start)
-                if stop_on_output and reply["cdc_out"]:
-                    return
 
     def run_until(self, condition: Callable[[], bool], max_ms: float) -> bool:
         """Advance until ``condition()`` holds (checked after each quantum), at most
