@@ -7,22 +7,13 @@ against a hang.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from emulated_fixtures import Flashed
 from opensbs.board.emulated import EmulatedLink, EmulatedPico
 from opensbs.cli import app
 from opensbs.protocol.control import MsgType
 from typer.testing import CliRunner
-
-
-@dataclass
-class Flashed:
-    pico: EmulatedPico  # still running the flashed firmware, pty not served
-    flash_output: str  # what `opensbs board flash` printed
-    flash_exit_code: int
-    image: Path  # the chip's flash right after flashing
 
 
 @pytest.fixture(scope="session")

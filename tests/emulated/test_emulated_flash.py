@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import Flashed
+from emulated_fixtures import Flashed
 from opensbs.board.emulated import gpio_number
 from opensbs.board.firmware import firmware_version
 from opensbs.board.schema import load_board
