@@ -53,7 +53,7 @@ from .plant import FlowCellParams
 from .schema import load_board
 from .sim import Plant, adc_u16
 
-HARNESS = FIRMWARE_DIR.parent / "tools" / "emulator" / "pico.mjs"
+HARNESS = FIRMWARE_DIR.resolve().parent / "tools" / "emulator" / "pico.mjs"  # source checkout
 ADC_FIRST_PIN = 26  # GP26..GP29 are ADC channels 0..3
 ADC_BITS = 12
 CDC_IN_HIGH_WATER = 4096  # bytes queued in the harness before the pty is read again
