@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the test suite needs: HDL tools (apt), MicroPython WebAssembly (npm),
-# Python test dependencies (pip, into .venv). Idempotent.
+# Installs everything the test suite needs: HDL tools (apt), MicroPython WebAssembly and
+# rp2040js (npm), Python test dependencies (pip, into .venv). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,10 @@ if [ -f tools/micropython/package.json ]; then
     [ -d "tools/micropython/stubs/$port" ] || .venv/bin/pip install -q \
       --target "tools/micropython/stubs/$port" "micropython-$port-stubs==1.29.0.post1"
   done
+fi
+
+if [ -f tools/emulator/package.json ]; then  # rp2040js: the emulated Pico
+  (cd tools/emulator && npm ci --no-audit --no-fund --silent)
 fi
 
 .venv/bin/pip install -q -e '.[test]'

@@ -34,6 +34,8 @@ Identify = Literal["link", "serial", "repl", "none"]
 MPREMOTE = [sys.executable, "-m", "mpremote"]
 _PREPARE = (f"import os\ntry:\n for f in os.listdir('{PACKAGE}'):\n"
             f"  os.remove('{PACKAGE}/'+f)\nexcept OSError:\n os.mkdir('{PACKAGE}')\n")
+_USB_PROBE = ("import machine\ntry:\n import usb.device\n usb_ok = 1\nexcept ImportError:\n"
+              " usb_ok = 0\nprint(machine.unique_id().hex(), usb_ok)\n")
 _REPL_IDENTIFY = f"""
 import binascii
 from {PACKAGE} import boardcfg, codec
@@ -160,8 +162,9 @@ def flash_board(board: str | Path, port: str, *, reset: Reset = "hard",
         pairs = compile_firmware(board_file, Path(tmp))
         usb_serial = ""
         if identify == "link" and board_file.config["usb"]["transport"] == "vendor_bulk":
-            usb_serial = _mpremote(port, "exec",
-                                   "import machine;print(machine.unique_id().hex())").split()[-1]
+            unique_id, has_usb_device = _mpremote(port, "exec", _USB_PROBE).split()[-2:]
+            # without micropython-lib's usb-device the firmware talks over this serial port
+            usb_serial = unique_id if has_usb_device == "1" else ""
         args = ["exec", _PREPARE]  # old modules removed: a stale .py would shadow a .mpy
         for local, remote in pairs:
             args += ["+", "fs", "cp", str(local), f":{remote}"]
