@@ -211,16 +211,18 @@ def signal_run(signum: int, rng: random.Random, out: Path, reference: dict[str, 
     proc.send_signal(signum)
     output, _ = proc.communicate(timeout=120)
     tally["injected"] += 1
-    finished_already = proc.returncode == 0
-    if signum == signal.SIGTERM and not finished_already:
-        log = read_run_log(out / "run_log.jsonl")
+    finished_already = journal.read().finished  # the signal came after the run's end
+    log = read_run_log(out / "run_log.jsonl")
+    if signum == signal.SIGTERM:
         stops = [i for i, r in enumerate(log) if r.get("kind") == "stop"]
-        acked = stops and [r.get("acked") for r in log[stops[-1]:]
-                           if r.get("kind") == "command"] == [True, True]
-        tally["heater_left_on"] += not acked
-        tally["reported"] += bool(stops) and proc.returncode == 128 + signum
+        last = stops[-1] if stops and not finished_already else 0
+        stop_commands = [r.get("acked") for r in log[last:] if r.get("kind") == "command"
+                         and r.get("name") in ("heater_off", "pump_stop")]
+        tally["heater_left_on"] += stop_commands[-2:] != [True, True]
+        tally["reported"] += finished_already or (bool(stops)
+                                                  and proc.returncode == 128 + signum)
         tally["untyped_stops"] += "Traceback" in output
-    elif signum == signal.SIGKILL:
+    else:
         tally["reported"] += 1  # the journal shows the run unfinished; the board's timeout
     finished = finished_already or _attempt(RunRequest(resume=out), instruments, tally)
     tally["recovered"] += finished
