@@ -127,13 +127,13 @@ def _attempt(request: RunRequest, instruments: Instruments, tally: Counter[str])
 
 
 def _score(out: Path, reference: dict[str, bytes], finished: bool, tally: Counter[str],
-           injected_by_process: list[dict[str, dict[str, int]]] | None = None) -> None:
+           link_faults: bool = True) -> None:
     """Add what the run log and the run folder say about one run to `tally`."""
     log = read_run_log(out / "run_log.jsonl")
     recorded = [r for r in log if r.get("kind") == "link_fault"]
     tally["reported"] += sum(int(r.get("count") or 1) for r in recorded)
-    if injected_by_process is None:
-        injected_by_process = [r for r in log if r.get("kind") == "faults_injected"]
+    if link_faults:  # a stop also reports the link failure that caused it
+        tally["reported"] += sum(r.get("kind") == "stop" for r in log)
     # per process (split at the faults_injected records) and link: damaging faults the
     # process injected beyond what it recorded for that link
     # a stop names the link failure that caused it (a vanished device, no reply)
@@ -196,7 +196,7 @@ def disk_run(rng: random.Random, out: Path, reference: dict[str, bytes],
     if not finished:
         finished = _attempt(RunRequest(resume=out), instruments, tally)
     tally["recovered"] += finished
-    _score(out, reference, finished, tally, [])
+    _score(out, reference, finished, tally, link_faults=False)
 
 
 def signal_run(signum: int, rng: random.Random, out: Path, reference: dict[str, bytes],
@@ -226,7 +226,7 @@ def signal_run(signum: int, rng: random.Random, out: Path, reference: dict[str, 
         tally["reported"] += 1  # the journal shows the run unfinished; the board's timeout
     finished = finished_already or _attempt(RunRequest(resume=out), instruments, tally)
     tally["recovered"] += finished
-    _score(out, reference, finished, tally, [])
+    _score(out, reference, finished, tally, link_faults=False)
 
 
 def decoder_soak(frames: int, rng: random.Random, tally: Counter[str]) -> None:
