@@ -23,6 +23,7 @@ from ..run import (
 from ..run.live_view import render
 from ..run.stop import exit_code
 from ..runfolder import RunFolderError
+from ..sim.presets import preset_names
 from ..usb.errors import TransportError
 from ._app import app
 
@@ -63,11 +64,19 @@ def run(
              "seed=3' (LINK control|camera|both, DIR in|out, KIND drop|corrupt|duplicate|"
              "delay|truncate|disconnect).")] = None,
     live: Annotated[bool, typer.Option(help="Show the live view.")] = True,
+    preset: Annotated[str | None, typer.Option(
+        help="--sim: simulator preset (gentle, miseq-v3, novaseq-x, prototype; default: the "
+             "recipe's [sim] preset).")] = None,
 ) -> None:
     """Run a sequencing recipe: chemistry, imaging and live base calling into a run folder."""
     console = Console()
+    if preset is not None and preset not in preset_names():
+        console.print(f"[red]error:[/red] unknown --preset {preset!r}; presets: "
+                      f"{', '.join(preset_names())}")
+        raise typer.Exit(2)
     request = RunRequest(sim=sim, recipe=recipe, out=out, resume=resume,
-                         keep_images=keep_images, seed=seed, speed=speed, faults=faults)
+                         keep_images=keep_images, seed=seed, speed=speed, faults=faults,
+                         preset=preset)
     holder: dict[str, RunProgress] = {}
     stop_view = threading.Event()
 

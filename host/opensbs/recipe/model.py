@@ -114,6 +114,8 @@ class SimSection(_Strict):
     """Virtual-instrument settings used with `--sim`."""
 
     clock_speedup: float = Field(default=1000.0, ge=1.0, le=1e6)
+    # Simulator preset (opensbs.sim.presets; keep these names in step with its PRESETS).
+    preset: Literal["gentle", "miseq-v3", "novaseq-x", "prototype"] = "gentle"
 
 
 class Recipe(_Strict):

@@ -49,7 +49,8 @@ def check_request(request: RunRequest) -> None:
         fixed = [name for name, given in (("--recipe", request.recipe is not None),
                                           ("--out", request.out is not None),
                                           ("--seed", request.seed is not None),
-                                          ("--keep-images", request.keep_images)) if given]
+                                          ("--keep-images", request.keep_images),
+                                          ("--preset", request.preset is not None)) if given]
         if fixed:
             problems.append(f"{request.resume}: {', '.join(fixed)} cannot change when "
                             "resuming; the run folder's journal fixes them")
@@ -57,7 +58,8 @@ def check_request(request: RunRequest) -> None:
         problems += [f"{name} applies to --sim runs only" for name, given in
                      (("--seed", request.seed is not None),
                       ("--speed", request.speed is not None),
-                      ("--faults", request.faults is not None)) if given]
+                      ("--faults", request.faults is not None),
+                      ("--preset", request.preset is not None)) if given]
     if request.faults is not None:
         try:
             parse_fault_spec(request.faults)

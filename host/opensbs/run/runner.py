@@ -56,6 +56,7 @@ class RunRequest:
     speed: float | None = None  # --sim: cap on virtual/wall time (None: recipe's value)
     faults: str | None = None  # --sim: link faults to inject (usb.virtual.parse_fault_spec)
     run_number: int = 1
+    preset: str | None = None  # --sim: simulator preset (None: the recipe's [sim] preset)
 
 
 @dataclass
@@ -86,7 +87,8 @@ def _backend_for(session: Session, recipe: Recipe, faults: dict[str, FaultInject
         return None, None
     from ..sim.instrument import VirtualInstrument
 
-    instrument = VirtualInstrument.from_recipe(recipe, seed=session.seed)
+    instrument = VirtualInstrument.from_recipe(recipe, seed=session.seed,
+                                               preset=session.start.get("preset"))
     for link, device in (("control", instrument.board_device), ("camera", instrument.camera)):
         attachment = instrument.bus.attachment(device)
         if link in faults and attachment is not None:
@@ -196,7 +198,8 @@ def _open_session(request: RunRequest) -> Session:
     preflight(recipe, text, source, sim=request.sim, keep_images=request.keep_images,
               out=request.out)
     return new_session(recipe, text, request.out, seed=request.seed or 0, sim=request.sim,
-                       keep_images=request.keep_images, run_number=request.run_number)
+                       keep_images=request.keep_images, run_number=request.run_number,
+                       preset=request.preset)
 
 
 def start_run(request: RunRequest, progress_hook: Callable[[RunProgress], Any] | None = None,
