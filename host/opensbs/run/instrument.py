@@ -64,8 +64,8 @@ class VirtualClock(Protocol):
 class WallPacer:
     """Real hardware: wait for the next telemetry sample; heartbeat from a thread."""
 
-    def __init__(self, heartbeat_period_s: float = 1.0) -> None:
-        self.heartbeat_period_s = heartbeat_period_s
+    def __init__(self, heartbeat_period_s: float | None = None) -> None:
+        self.heartbeat_period_s = heartbeat_period_s  # None: from the board's IDENTIFY
 
     def start(self, client: ControlClient) -> None:
         client.start_heartbeat(self.heartbeat_period_s)
@@ -95,6 +95,9 @@ class LockstepPacer:
 
     def start(self, client: ControlClient) -> None:
         self.client = client
+        if client.timing is not None:  # each step must end well inside the board's timeout
+            limit_ms = int(client.timing.heartbeat_timeout_s * 1000) * 2 // 3
+            self.step_ms = min(self.step_ms, limit_ms)
         self._wall_start = time.monotonic()
         self.virtual_ms = 0
 
