@@ -48,8 +48,6 @@ class Ft601Host:
         self.bus = bus
         self.period_ps = period_ps
         self.upstream = bytearray()       # written by the FPGA, not yet taken
-        self.words_written = 0
-        self.words_read = 0
         self.pauses: Iterator[bool] | None = None  # None: FIFO never full
         self._ready_next = False  # the pause flag of the next write clock, already drawn: False
         self._stalled = False
@@ -85,11 +83,6 @@ class Ft601Host:
         self._downstream.extend(int.from_bytes(data[i:i + 4], "little")
                                 for i in range(0, len(data), 4))
         self._queued.set()
-
-    @property
-    def downstream_pending(self) -> int:
-        """Words queued that the FPGA has not read yet."""
-        return len(self._downstream)
 
     async def wait_upstream(self, n_bytes: int, timeout_us: float) -> bool:
         """Wait until at least ``n_bytes`` upstream bytes are held; False on timeout."""
@@ -156,7 +149,6 @@ class Ft601Host:
                 await falling
                 if moved:  # the rising edge just gone took the word shown
                     self._downstream.popleft()
-                    self.words_read += 1
                 if not self._downstream:
                     break
                 moved = self._downstream_cycle(oe_was_low)
@@ -191,7 +183,6 @@ class Ft601Host:
         if not word.is_resolvable:
             raise Ft601ProtocolError(f"write of an unresolved word {word}")
         self.upstream += int(word).to_bytes(4, "little")
-        self.words_written += 1
         if self._want_bytes and len(self.upstream) >= self._want_bytes:
             self._have_bytes.set()
         return 0
