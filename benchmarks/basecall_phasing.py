@@ -42,9 +42,16 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 from opensbs.align import ControlAligner  # noqa: E402
 from opensbs.basecall import BasecallConfig, TileBasecaller, call_intensities  # noqa: E402
-from opensbs.basecall.chemistry import chemistry_named  # noqa: E402
+from opensbs.basecall.calls import call_bases  # noqa: E402
+from opensbs.basecall.chemistry import Chemistry, chemistry_named  # noqa: E402
 from opensbs.basecall.evaluation import simulate_and_call  # noqa: E402
 from opensbs.basecall.quality import DEFAULT_MAX_QUALITY, empirical_calibration  # noqa: E402
+from opensbs.basecall.read_model import (  # noqa: E402
+    EXTRA_POSITIONS,
+    ClusterState,
+    matched_statistic,
+)
+from opensbs.basecall.whole_read import ReadCalls, call_whole_read  # noqa: E402
 from opensbs.sim import SimConfig, TileSimulator  # noqa: E402
 from opensbs.sim.intensities import IntensityConfig, simulate_intensities  # noqa: E402
 
@@ -91,6 +98,24 @@ def score(bases: np.ndarray, qualities: np.ndarray, passing: np.ndarray, truth: 
             **_calibration(qualities[passing], pf, bases[passing], aligner)}
 
 
+def genie_error(corrected: np.ndarray, sequences: np.ndarray, read: ReadCalls,
+                chemistry: Chemistry) -> float:
+    """Error of a caller told every base but the one it calls (matched filter over all cycles
+    with the others' light removed exactly, fitted model): no caller can do better per base,
+    so genie / zero-phasing error is the least that phasing costs with this noise."""
+    n, cycles = sequences.shape
+    n_positions = cycles + EXTRA_POSITIONS
+    padded = np.concatenate([sequences, np.zeros((n, EXTRA_POSITIONS), np.uint8)], axis=1)
+    symbols = np.ascontiguousarray(chemistry.signature[:, padded].transpose(1, 0, 2),
+                                   dtype=np.float32)
+    state = ClusterState(read.amplitude, read.noise_factor, symbols)
+    z = np.ascontiguousarray(corrected.transpose(0, 2, 1)) / read.amplitude[:, None, None]
+    statistic = matched_statistic(z, state, read.model, read.model.transfer(n_positions))
+    calls = call_bases(statistic[:, :, :cycles].transpose(0, 2, 1).reshape(
+        -1, chemistry.n_channels), np.ones(n * cycles, np.float32), chemistry)
+    return float(np.mean(calls.bases.reshape(n, cycles) != sequences))
+
+
 def intensity_condition(config: IntensityConfig, mode: str, aligner: ControlAligner | None
                         ) -> dict[str, float]:
     data = simulate_intensities(config)
@@ -99,6 +124,10 @@ def intensity_condition(config: IntensityConfig, mode: str, aligner: ControlAlig
     calls = call_intensities(data.intensities, chemistry, MODES[mode])
     seconds = time.process_time() - start
     result = score(calls.bases, calls.qualities, calls.passing_filter, data.sequences, aligner)
+    if mode == "offline" and calls.colour_model is not None:
+        corrected = calls.colour_model.correct(data.intensities)
+        read = call_whole_read(corrected, chemistry)
+        result["genie_error_all"] = genie_error(corrected, data.sequences, read, chemistry)
     mixed = data.mixed
     result["mixed_pf_fraction"] = float(calls.passing_filter[mixed].mean()) if mixed.any() \
         else float("nan")
@@ -164,7 +193,16 @@ def _row(name: str, mode: str, r: dict[str, float]) -> str:
     return (f"{name:<34}{mode:<8}{100 * r['error_all']:>8.3f}{100 * r['error_pf']:>8.3f}"
             f"{100 * r['error_last10']:>8.2f}{100 * r['pf_fraction']:>6.1f}"
             f"{r.get('ratio', float('nan')):>7.2f}{r['max_q_calibration_error']:>6.1f}"
-            f"{r.get('max_q_calibration_error_aligned', float('nan')):>6.1f}")
+            f"{r.get('max_q_calibration_error_aligned', float('nan')):>6.1f}"
+            f"{100 * r.get('genie_error_all', float('nan')):>8.3f}")
+
+
+def _genie(chemistry: str, cycles: int, phasing: float, results: list[dict[str, object]]
+           ) -> float:
+    rows = [r for r in results if r["kind"] == "intensities" and r["mode"] == "offline"
+            and r["chemistry"] == chemistry and r["cycles"] == cycles
+            and r["phasing"] == phasing and str(r["variant"]).endswith("cyc")]
+    return float(rows[0].get("genie_ratio", float("nan"))) if rows else float("nan")  # type: ignore[arg-type]
 
 
 def main() -> None:
@@ -175,14 +213,15 @@ def main() -> None:
     n_clusters = 4_000 if quick else 20_000
     aligner = ControlAligner()
     print(f"{'condition':<34}{'mode':<8}{'err%':>8}{'PFerr%':>8}{'last10%':>8}{'PF%':>6}"
-          f"{'ratio':>7}{'Qcal':>6}{'Qaln':>6}", flush=True)
+          f"{'ratio':>7}{'Qcal':>6}{'Qaln':>6}{'genie%':>8}", flush=True)
     results: list[dict[str, object]] = []
-    sweeps = [("four-colour", 101, [(p, p / 2) for p in SWEEP], {}),
-              ("four-colour", 300, [(0.003, 0.003)], {}),
-              ("two-colour", 101, [(p, p / 2) for p in SWEEP], {})]
+    sweeps: list[tuple[str, int, list[tuple[float, float]], dict[str, object]]] = [
+        ("four-colour", 101, [(p, p / 2) for p in SWEEP], {}),
+        ("four-colour", 300, [(0.003, 0.003)], {}),
+        ("two-colour", 101, [(p, p / 2) for p in SWEEP], {})]
     if not quick:
-        gaussian = {"noise_dof": 1e9, "phasing_spread_log": 0.0, "decay_spread_log": 0.0,
-                    "mixed_fraction": 0.0}
+        gaussian: dict[str, object] = {"noise_dof": 1e9, "phasing_spread_log": 0.0,
+                                       "decay_spread_log": 0.0, "mixed_fraction": 0.0}
         sweeps += [("four-colour", 101, [(0.005, 0.0025), (0.01, 0.005)], gaussian),
                    ("four-colour", 101, [(0.01, 0.005)], {"seed": 23})]
     for chemistry, cycles, levels, extra in sweeps:
@@ -201,6 +240,8 @@ def main() -> None:
                                         mode, aligner)
                 r["ratio"] = r["error_all"] / reference["error_all"]
                 r["ratio_pf"] = r["error_pf"] / max(reference["error_pf"], 1e-9)
+                if "genie_error_all" in r:
+                    r["genie_ratio"] = r["genie_error_all"] / reference["error_all"]
                 print(_row(f"{label} {100 * phasing:.1f}/{100 * prephasing:.2f}", mode, r),
                       flush=True)
                 results.append({"kind": "intensities", "chemistry": chemistry, "cycles": cycles,
@@ -242,6 +283,9 @@ def main() -> None:
         "ratio_101": ratio("four-colour", 101, 0.01),
         "ratio_300": ratio("four-colour", 300, 0.003),
         "ratio_two_colour_101": ratio("two-colour", 101, 0.01),
+        "genie_ratio_101": _genie("four-colour", 101, 0.01, results),
+        "genie_ratio_300": _genie("four-colour", 300, 0.003, results),
+        "genie_ratio_two_colour_101": _genie("two-colour", 101, 0.01, results),
         "default_error_rate": default["offline"]["error_pf"],
         "default_error_rate_live": default["live"]["error_pf"],
         "max_q": max(float(r["max_q"]) for r in offline),  # type: ignore[arg-type]

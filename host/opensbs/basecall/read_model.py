@@ -54,6 +54,7 @@ class ReadModel:
     rates: PhasingEstimate
     gain: np.ndarray  # (cycles,) signal decay g_t
     noise_var: np.ndarray  # (cycles,) sigma_t^2 in units of the cluster brightness squared
+    offset: np.ndarray | None = None  # (channels, cycles) light no cluster explains
 
     def transfer(self, n_positions: int) -> np.ndarray:
         return transfer_matrix(self.rates, self.gain.size, n_positions)
@@ -118,11 +119,34 @@ def symbol_variance(symbols: np.ndarray) -> np.ndarray:
     return np.asarray(np.mean(symbols * (1.0 - symbols), axis=(0, 1), dtype=np.float64))
 
 
+def to_bases(signature: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(n, 4, k) projections sig_b . v of (n, channels, k) values on each base signature."""
+    if signature.shape[0] == 4 and np.array_equal(signature, np.eye(4)):
+        return np.array(values, dtype=np.float32)
+    out = np.zeros((values.shape[0], 4, values.shape[2]), np.float32)
+    for base in range(4):
+        for channel in np.flatnonzero(signature[:, base]):
+            out[:, base] += np.float32(signature[channel, base]) * values[:, channel]
+    return out
+
+
+def from_bases(signature: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """(n, channels, k) expected signatures sum_b p_b sig_b from (n, 4, k) probabilities."""
+    if signature.shape[0] == 4 and np.array_equal(signature, np.eye(4)):
+        return np.ascontiguousarray(probabilities, dtype=np.float32)
+    out = np.zeros((probabilities.shape[0], signature.shape[0], probabilities.shape[2]),
+                   np.float32)
+    for channel in range(signature.shape[0]):
+        for base in np.flatnonzero(signature[channel]):
+            out[:, channel] += np.float32(signature[channel, base]) * probabilities[:, base]
+    return out
+
+
 def posterior(output: FilterOutput, chemistry: Chemistry) -> np.ndarray:
     """(n, 4, open positions) base probabilities given the statistic (Gaussian error)."""
     signature = chemistry.signature.astype(np.float32)  # (channels, 4)
     half_norm = 0.5 * (signature**2).sum(axis=0)
-    score = np.einsum("cb,ncp->nbp", signature, output.statistic, optimize=True)
+    score = to_bases(signature, output.statistic)
     score -= half_norm[None, :, None]
     score /= output.variance[:, None, :]
     score -= score.max(axis=1, keepdims=True)
@@ -134,8 +158,7 @@ def posterior(output: FilterOutput, chemistry: Chemistry) -> np.ndarray:
 
 def soft_symbols(probabilities: np.ndarray, chemistry: Chemistry) -> np.ndarray:
     """Posterior-mean signatures (n, channels, positions) from base probabilities."""
-    signature = chemistry.signature.astype(np.float32)
-    return np.einsum("cb,nbp->ncp", signature, probabilities, optimize=True)
+    return from_bases(chemistry.signature, probabilities)
 
 
 def fit_amplitude(z: np.ndarray, state: ClusterState, model: ReadModel, transfer: np.ndarray
@@ -164,6 +187,16 @@ def refit_cluster(z: np.ndarray, state: ClusterState, model: ReadModel, transfer
         np.float32)
     residual = flat_z / state.amplitude[:, None] - flat_p
     state.noise_factor = noise_factor((residual * residual).reshape(z.shape), model.noise_var)
+
+
+def fit_offset(z: np.ndarray, state: ClusterState, model: ReadModel, transfer: np.ndarray
+               ) -> np.ndarray:
+    """(channels, cycles) mean light left over once every cluster's predicted signal is
+    removed (background or crosstalk the colour model left): without it the phasing fit
+    would explain it as strands out of phase."""
+    prediction = predict(state.symbols, transfer * model.gain[:, None])
+    prediction *= state.amplitude[:, None, None]
+    return np.asarray((z - prediction).mean(axis=0), dtype=np.float32)
 
 
 def fit_gain_and_noise(z: np.ndarray, state: ClusterState, model: ReadModel,
@@ -232,10 +265,11 @@ def detect_sequence(normalised: np.ndarray, state: ClusterState, model: ReadMode
     interference = state.symbols.reshape(n * channels, -1) @ far.T
     evidence = (projected - interference).reshape(n, channels, -1)
     signature = chemistry.signature.astype(np.float32)
-    score = np.einsum("cb,nck->nkb", signature, evidence, optimize=True)
-    score -= 0.5 * np.diag(gram).astype(np.float32)[None, :, None] * (signature**2).sum(
-        axis=0)[None, None, :]
-    metrics = max_log_metrics(score, gram, chemistry.signature, 1.0 / state.noise_factor)
+    score = to_bases(signature, evidence)
+    score -= 0.5 * np.diag(gram).astype(np.float32)[None, None, :] * (signature**2).sum(
+        axis=0)[None, :, None]
+    metrics = max_log_metrics(score.transpose(0, 2, 1), gram, chemistry.signature,
+                              1.0 / state.noise_factor)
     metrics -= metrics.max(axis=2, keepdims=True)
     np.maximum(metrics, MIN_LOG_PROBABILITY, out=metrics)
     np.exp(metrics, out=metrics)

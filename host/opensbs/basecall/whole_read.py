@@ -24,6 +24,7 @@ from .read_model import (
     detect_sequence,
     fit_amplitude,
     fit_gain_and_noise,
+    fit_offset,
     fit_rates,
     matched_statistic,
     posterior,
@@ -50,31 +51,36 @@ class ReadCalls:
     model: ReadModel
 
 
-def initial_state(z: np.ndarray, chemistry: Chemistry, n_positions: int
-                  ) -> tuple[ClusterState, np.ndarray]:
-    """Brightness from the brightest channel of the first cycles, decay from its median."""
-    top = z.max(axis=1)  # (n, cycles)
-    first = top[:, : min(INITIAL_CYCLES, top.shape[1])]
+def initial_state(z: np.ndarray, chemistry: Chemistry, n_positions: int) -> ClusterState:
+    """Brightness from the brightest channel of the first cycles, nothing known of the bases."""
+    first = z[:, :, : min(INITIAL_CYCLES, z.shape[2])].max(axis=1)
     amplitude = np.sort(first, axis=1)[:, first.shape[1] // 2:].mean(axis=1)
     amplitude = np.maximum(amplitude, 1e-3 * max(float(np.median(amplitude)), 1e-9))
-    gain = np.median(top / amplitude[:, None], axis=0)
-    gain = np.maximum(gain / max(float(gain[: INITIAL_CYCLES].mean()), 1e-9), 1e-3)
-    state = ClusterState(amplitude.astype(np.float32), np.ones(z.shape[0], np.float32),
-                         prior_symbols(chemistry, z.shape[0], n_positions))
-    return state, gain
+    return ClusterState(amplitude.astype(np.float32), np.ones(z.shape[0], np.float32),
+                        prior_symbols(chemistry, z.shape[0], n_positions))
+
+
+def initial_gain(z: np.ndarray, amplitude: np.ndarray) -> np.ndarray:
+    """Decay: the median brightest channel per cycle over the cluster's brightness."""
+    gain = np.median(z.max(axis=1) / amplitude[:, None], axis=0)
+    return np.maximum(gain / max(float(gain[: INITIAL_CYCLES].mean()), 1e-9), 1e-3)
 
 
 def fit_model(z: np.ndarray, chemistry: Chemistry, rates: PhasingEstimate | None,
               rounds: int = FIT_ROUNDS) -> ReadModel:
     """Fit decay, noise and (unless given) rates on a subsample of (n, channels, cycles) z."""
-    sample = np.ascontiguousarray(z[:: max(1, z.shape[0] // FIT_CLUSTERS)])
+    raw = np.ascontiguousarray(z[:: max(1, z.shape[0] // FIT_CLUSTERS)])
+    sample = raw
     n_positions = z.shape[2] + EXTRA_POSITIONS
-    state, gain = initial_state(sample, chemistry, n_positions)
+    state = initial_state(sample, chemistry, n_positions)
+    gain = initial_gain(sample, state.amplitude)
     model = ReadModel(rates or PhasingEstimate(0.0, 0.0), gain, np.full(gain.size, 0.05))
     for number in range(rounds):
         transfer = model.transfer(n_positions)
         _pass(sample, state, model, transfer, chemistry, trellis=number > 0)
         state.amplitude = fit_amplitude(sample, state, model, transfer)
+        model.offset = fit_offset(raw, state, model, transfer)
+        sample = raw - model.offset[None]
         model.gain, model.noise_var, state.noise_factor = fit_gain_and_noise(
             sample, state, model, transfer)
         if rates is None:
@@ -95,10 +101,12 @@ def decode(z: np.ndarray, chemistry: Chemistry, model: ReadModel,
     factor = np.empty(n, np.float32)
     for start in range(0, n, BLOCK_CLUSTERS):
         rows = slice(start, min(n, start + BLOCK_CLUSTERS))
-        block = np.ascontiguousarray(z[rows])
-        state, _ = initial_state(block, chemistry, n_positions)
+        block = np.array(z[rows], dtype=np.float32)
+        if model.offset is not None:
+            block -= model.offset[None]
+        state = initial_state(block, chemistry, n_positions)
         for number in range(passes):
-            probabilities = _pass(block, state, model, transfer, chemistry, trellis=number > 0)
+            probabilities = _pass(block, state, model, transfer, chemistry, trellis=True)
             refit_cluster(block, state, model, transfer)
         statistic = matched_statistic(block / state.amplitude[:, None, None], state, model,
                                       transfer)
