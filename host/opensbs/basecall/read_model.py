@@ -54,7 +54,7 @@ class ReadModel:
     rates: PhasingEstimate
     gain: np.ndarray  # (cycles,) signal decay g_t
     noise_var: np.ndarray  # (cycles,) sigma_t^2 in units of the cluster brightness squared
-    offset: np.ndarray | None = None  # (channels, cycles) light no cluster explains
+    offset: np.ndarray | None = None  # (channels, 1) light no cluster explains
 
     def transfer(self, n_positions: int) -> np.ndarray:
         return transfer_matrix(self.rates, self.gain.size, n_positions)
@@ -191,12 +191,13 @@ def refit_cluster(z: np.ndarray, state: ClusterState, model: ReadModel, transfer
 
 def fit_offset(z: np.ndarray, state: ClusterState, model: ReadModel, transfer: np.ndarray
                ) -> np.ndarray:
-    """(channels, cycles) mean light left over once every cluster's predicted signal is
-    removed (background or crosstalk the colour model left): without it the phasing fit
-    would explain it as strands out of phase."""
+    """(channels, 1) mean light left over once every cluster's predicted signal is removed
+    (background the colour model's offsets missed): without it the phasing fit would explain
+    it as strands out of phase. One value per channel for the whole read: a per-cycle offset
+    could absorb the mean light of lagging strands too."""
     prediction = predict(state.symbols, transfer * model.gain[:, None])
     prediction *= state.amplitude[:, None, None]
-    return np.asarray((z - prediction).mean(axis=0), dtype=np.float32)
+    return np.asarray((z - prediction).mean(axis=(0, 2))[:, None], dtype=np.float32)
 
 
 def fit_gain_and_noise(z: np.ndarray, state: ClusterState, model: ReadModel,
