@@ -52,6 +52,7 @@ from opensbs.basecall.read_model import (  # noqa: E402
     matched_statistic,
 )
 from opensbs.basecall.whole_read import ReadCalls, call_whole_read  # noqa: E402
+from opensbs.sim import Chemistry as Chemistry_  # noqa: E402
 from opensbs.sim import SimConfig, TileSimulator  # noqa: E402
 from opensbs.sim.intensities import IntensityConfig, simulate_intensities  # noqa: E402
 
@@ -226,7 +227,7 @@ def main() -> None:
                    ("four-colour", 101, [(0.01, 0.005)], {"seed": 23})]
     for chemistry, cycles, levels, extra in sweeps:
         base = IntensityConfig(seed=3, n_clusters=n_clusters if cycles < 300 else n_clusters // 2,
-                               n_cycles=cycles, chemistry=chemistry).replace(**extra)
+                               n_cycles=cycles, chemistry=Chemistry_(chemistry)).replace(**extra)
         label = f"int {chemistry} {cycles}cyc" + (" gauss" if "noise_dof" in extra else "") + (
             f" seed{extra['seed']}" if "seed" in extra else "")
         for mode in MODES:
@@ -250,12 +251,12 @@ def main() -> None:
                                 "reference_error_all": reference["error_all"]})
     image_px = 256 if quick else 384
     for mode in MODES:
-        base = SimConfig(seed=2, tile_width_px=image_px, tile_height_px=image_px,
+        tile = SimConfig(seed=2, tile_width_px=image_px, tile_height_px=image_px,
                          read_length=101, phasing=0.0, prephasing=0.0)
-        reference = image_condition(base, mode, aligner)
+        reference = image_condition(tile, mode, aligner)
         reference["ratio"] = 1.0
         print(_row(f"img {image_px}px 101cyc 0/0", mode, reference), flush=True)
-        r = image_condition(base.replace(phasing=0.01, prephasing=0.005), mode, aligner)
+        r = image_condition(tile.replace(phasing=0.01, prephasing=0.005), mode, aligner)
         r["ratio"] = r["error_all"] / reference["error_all"]
         print(_row(f"img {image_px}px 101cyc 1.0/0.50", mode, r), flush=True)
         results.append({"kind": "images", "phasing": 0.01, "prephasing": 0.005, "mode": mode,

@@ -105,7 +105,7 @@ def decode(z: np.ndarray, chemistry: Chemistry, model: ReadModel,
         if model.offset is not None:
             block -= model.offset[None]
         state = initial_state(block, chemistry, n_positions)
-        for number in range(passes):
+        for _ in range(passes):
             probabilities = _pass(block, state, model, transfer, chemistry, trellis=True)
             refit_cluster(block, state, model, transfer)
         statistic = matched_statistic(block / state.amplitude[:, None, None], state, model,
