@@ -10,14 +10,15 @@ the fraction of strands showing position k+1 at cycle t+1; the same for every cl
 ``a_n`` the cluster's brightness, ``g_t`` the signal decay, ``sigma_t^2`` the per-cycle noise
 and ``s_n^2`` a per-cluster noise factor (dim or mixed clusters fit worse).
 
-Calls come from soft interference cancellation with a matched filter (``cancel_interference``):
-for every position the predicted light of all *other* positions (from the current soft,
-posterior-weighted symbols) is removed from every cycle, and the cycles in which the position
-shows are combined with weights ``g_t H[t, k] / sigma_t^2`` (column k of H): all the signal a
-position leaves anywhere in the read is used, not only its own cycle's. The posterior of each
-base then gives the next soft symbols; a few passes converge. Between passes the parameters
-are re-estimated by least squares given the symbols (AYB-style): ``a_n``, ``g_t``, ``sigma_t``,
-``s_n`` and the lag/lead rates of H (``fit_rates``).
+Detection uses every cycle in which a position shows, not only its own. The first pass is soft
+interference cancellation (``cancel_interference``): the predicted light of all *other*
+positions (from the current soft, posterior-weighted symbols) is removed and the cycles are
+combined by the linear MMSE filter of column k of H. Later passes are a forward-backward pass
+over the phasing trellis (``detect_sequence``, ``trellis``), which decides neighbouring
+positions jointly: late in a read neighbouring columns of H overlap by ~85 % and
+position-by-position cancellation propagates its own errors. Between passes the parameters are
+re-estimated by least squares given the symbols (AYB-style): ``a_n``, ``g_t``, ``sigma_t``,
+``s_n``, the channel offset and the lag/lead rates of H (``fit_rates``).
 
 Arrays are (clusters, channels, cycles|positions) float32, so that every pass is two BLAS
 matrix products over all clusters at once.

@@ -1,11 +1,14 @@
 """Offline calling over the whole read: fit the read model, then decode every cluster.
 
-1. The tile's parameters (decay, noise per cycle, lag/lead rates unless known) are fitted on a
-   regular subsample of clusters, alternating soft interference-cancellation passes with
-   least-squares re-estimation (``read_model``), ``FIT_ROUNDS`` times.
-2. Every cluster is decoded with those parameters in blocks of ``BLOCK_CLUSTERS``: its
-   brightness and noise factor are refitted between ``DECODE_PASSES`` passes, and the final
-   matched-filter statistic of each position is called (``calls.call_bases``).
+1. The tile's parameters (decay, noise per cycle, channel offset, lag/lead rates unless known)
+   are fitted on a regular subsample of clusters, alternating detection passes (linear MMSE
+   interference cancellation first, the forward-backward trellis after) with least-squares
+   re-estimation (``read_model``), ``FIT_ROUNDS`` times.
+2. Every cluster is decoded with those parameters in blocks of ``BLOCK_CLUSTERS``:
+   ``DECODE_PASSES`` trellis passes with its brightness and noise factor refitted after each.
+   The calls are the most probable base of each position; chastity and signal ratio (for the
+   quality table and the filter) come from the matched-filter statistic of each position with
+   the other positions' light removed (``read_model.matched_statistic``).
 """
 
 from dataclasses import dataclass
