@@ -57,7 +57,8 @@ from opensbs.sim import SimConfig, TileSimulator  # noqa: E402
 from opensbs.sim.intensities import IntensityConfig, simulate_intensities  # noqa: E402
 
 SWEEP = (0.0, 0.001, 0.003, 0.005, 0.01)
-MODES = {"offline": BasecallConfig(whole_read=True), "live": BasecallConfig()}
+MODES = {"offline": BasecallConfig(whole_read=True, max_quality=DEFAULT_MAX_QUALITY),
+         "live": BasecallConfig(max_quality=DEFAULT_MAX_QUALITY)}
 
 
 def _calibration(qualities: np.ndarray, errors: np.ndarray, bases: np.ndarray,
@@ -176,7 +177,7 @@ def image_speed(tile_px: int, cycles: int) -> float:
     """Images -> calls (offline, whole read) CPU rate on one simulated tile, every stage."""
     simulator = TileSimulator(SimConfig(seed=7, tile_width_px=tile_px, tile_height_px=tile_px,
                                         read_length=cycles), 1101)
-    caller = TileBasecaller(chemistry_named("four-colour"), BasecallConfig(whole_read=True))
+    caller = TileBasecaller(chemistry_named("four-colour"), MODES["offline"])
     seconds = 0.0
     for _ in range(cycles):
         images = simulator.next_cycle()

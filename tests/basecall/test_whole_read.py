@@ -91,6 +91,8 @@ def test_qualities_are_capped_and_binned_on_request() -> None:
     assert full.qualities.max() > 41  # the shipped table holds more than Q41 for clean calls
     binned = call_intensities(data.intensities, FOUR_COLOUR, BasecallConfig(
         whole_read=True, four_bin_qualities=True))
+    live = call_intensities(data.intensities, FOUR_COLOUR, BasecallConfig(max_quality=41))
+    assert live.qualities.max() <= 41
     assert set(np.unique(binned.qualities)) <= {2, 12, 23, 37}
     np.testing.assert_array_equal(four_bin_qualities(np.array([0, 2, 9, 10, 19, 20, 29, 30, 41])),
                                   [2, 2, 2, 12, 12, 23, 23, 37, 37])

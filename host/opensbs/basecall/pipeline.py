@@ -34,6 +34,7 @@ from .phasing import PhasingEstimate
 from .phasing_correction import CorrectedCycle, PhasingCorrector
 from .quality import (
     DEFAULT_MAX_QUALITY,
+    MAX_QUALITY,
     MIN_QUALITY,
     Predictors,
     QualityTable,
@@ -63,7 +64,11 @@ class BasecallConfig:
     registration_patch_px: int = 256
     unmix_overlaps: bool = True
     whole_read: bool = False  # True: call at finish() from the whole read (offline)
-    max_quality: int = DEFAULT_MAX_QUALITY  # reported qualities are capped here (Q41)
+    # Reported qualities are capped here. The offline commands and ``call_intensities`` use
+    # DEFAULT_MAX_QUALITY (Q41); live runs keep the table's range until the InterOp writer
+    # declares its Q bins (the interop library reads <= 7 distinct Q values in v4 Q metrics as
+    # legacy-binned data and under-counts the yield).
+    max_quality: int = MAX_QUALITY
     four_bin_qualities: bool = False  # report 2/12/23/37 only (current Illumina binning)
 
 
@@ -473,8 +478,8 @@ def call_intensities(intensities: np.ndarray, chemistry: Chemistry | None = None
                      config: BasecallConfig | None = None,
                      known: KnownParameters | None = None,
                      quality_table: QualityTable | None = None) -> IntensityCalls:
-    """Call (clusters, cycles, channels) raw background-corrected intensities over the whole
-    read (``config.whole_read`` defaults to True here)."""
+    """Call (clusters, cycles, channels) raw background-corrected intensities (default: over
+    the whole read, qualities capped at Q41)."""
     shape = np.shape(intensities)
     if len(shape) != 3:
         raise ShapeError(f"intensities must be (clusters, cycles, channels), got {shape}")
@@ -482,7 +487,7 @@ def call_intensities(intensities: np.ndarray, chemistry: Chemistry | None = None
     if chem.n_channels != shape[2]:
         raise ShapeError(f"{chem.name} needs {chem.n_channels} channels, got {shape[2]}")
     array = check_intensities(intensities)
-    settings = config or BasecallConfig(whole_read=True)
+    settings = config or BasecallConfig(whole_read=True, max_quality=DEFAULT_MAX_QUALITY)
     caller = IntensityCaller(chem, settings, known, quality_table)
     results: list[CycleCalls] = []
     for cycle in range(array.shape[1]):
