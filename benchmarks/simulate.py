@@ -1,5 +1,7 @@
 """Speed and memory of the flow-cell simulator: one 2048 x 2048 four-channel tile per cycle.
 
+``--preset NAME`` times a simulator preset (opensbs.sim.presets) instead of ``SimConfig()``.
+
 Prints a table per cycle, then as the LAST line one JSON object: ``seconds_per_cycle`` (median
 wall time over the timed cycles; the simulator uses one core), ``cpu_seconds_per_cycle`` (the
 same in process CPU time, which other jobs on a shared machine do not inflate), ``clusters``,
@@ -29,12 +31,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tile-size", type=int, default=2048)
     parser.add_argument("--density", type=float, default=600_000.0, help="clusters per mm²")
     parser.add_argument("--chemistry", default="four_colour")
+    parser.add_argument("--preset", default=None,
+                        help="simulator preset (its own density and chemistry win)")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    config = SimConfig(seed=1, tile_width_px=args.tile_size, tile_height_px=args.tile_size,
-                       density_per_mm2=args.density, chemistry=args.chemistry,
-                       read_length=max(args.cycles, 1))
+    if args.preset is None:
+        config = SimConfig(seed=1, tile_width_px=args.tile_size, tile_height_px=args.tile_size,
+                           density_per_mm2=args.density, chemistry=args.chemistry,
+                           read_length=max(args.cycles, 1))
+    else:
+        config = SimConfig.preset(args.preset, seed=1, tile_width_px=args.tile_size,
+                                  tile_height_px=args.tile_size,
+                                  read_length=max(args.cycles, 1))
     simulator = TileSimulator(config)
     setup_s = time.perf_counter() - start
     print(f"tile {args.tile_size}x{args.tile_size}, {config.n_channels} channels, "
@@ -55,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         "cpu_seconds_per_cycle": round(statistics.median(cpu_seconds[skip:]), 4),
         "clusters": len(simulator.positions),
         "channels": config.n_channels,
+        "preset": args.preset,
         "tile_px": args.tile_size,
         "cycles": args.cycles,
         "setup_seconds": round(setup_s, 3),

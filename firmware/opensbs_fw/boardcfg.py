@@ -177,7 +177,7 @@ def validate(cfg) -> dict:
         _fail("(root)", "must be a JSON object")
     _only(cfg, "", ("schema", "board_id", "mcu", "mpy_arch", "usb", "control_period_ms",
                     "telemetry_period_ms", "heartbeat_timeout_ms", "watchdog_timeout_ms",
-                    "adc_bits", "status_led_pin", "heaters", "pumps", "valves", "triggers"))
+                    "frame_silence_ms", "adc_bits", "status_led_pin", "heaters", "pumps", "valves", "triggers"))
     _int(cfg, "schema", "", 1, 1)
     _str(cfg, "board_id", "")
     mcu = _str(cfg, "mcu", "", tuple(MCU_ARCH))
@@ -192,6 +192,7 @@ def validate(cfg) -> dict:
     _int(cfg, "telemetry_period_ms", "", 100, 60000)
     _int(cfg, "heartbeat_timeout_ms", "", 200, 600000)
     _int(cfg, "watchdog_timeout_ms", "", 100, 8388)
+    _int(cfg, "frame_silence_ms", "", 1, 1000)  # a partial frame is dropped after this
     _int(cfg, "adc_bits", "", 8, 16)
     _str(cfg, "status_led_pin", "")
     for key, check in (("heaters", _check_heater), ("pumps", _check_pump),

@@ -25,6 +25,7 @@ _ACTUATING = (c.HEATER_SET, c.PUMP_MOVE, c.VALVE_SELECT, c.TRIGGER_PROGRAM, c.TR
               c.TRIGGER_FIRE)
 _SAFE_ALLOWED = (c.IDENTIFY, c.PING, c.HEARTBEAT, c.GET_STATUS, c.FAULT_CLEAR,
                  c.EMERGENCY_STOP)
+SAFE_FRAME_SILENCE_MS = 5  # the frame reader's silence rule without a board file
 
 
 class Controller:
@@ -49,7 +50,8 @@ class Controller:
         self._peer_seq = 0
         self._last_request = None  # type: tuple | None
         self._last_reply = b""
-        self._reader = c.FrameReader()
+        self.frame_silence_ms = cfg["frame_silence_ms"] if cfg else SAFE_FRAME_SILENCE_MS
+        self._reader = c.FrameReader(self.frame_silence_ms)
         self._host_ms = now_ms
         self._host_seen = False
         self._next_telemetry_ms = now_ms
@@ -155,18 +157,19 @@ class Controller:
 
     # ---- link --------------------------------------------------------------------------
     def _send(self, msg_type: int, fields: dict, ack: int = -1) -> bytes:
-        frame = c.encode_frame(msg_type, fields, self._seq, self._peer_seq if ack < 0 else ack)
+        frame = c.encode_frame(msg_type, fields, self._seq, self._peer_seq if ack < 0 else ack,
+                               self.boot_id)
         self._seq = (self._seq + 1) & 0xFF
         self.outbox.append(frame)
         return frame
 
     def reset_link(self) -> None:
         """Drop a partly received frame (the USB link was reset)."""
-        self._reader = c.FrameReader()
+        self._reader = c.FrameReader(self.frame_silence_ms)
 
     def handle_bytes(self, data, now_ms: int) -> None:
         """Feed bytes from the host; replies land in ``outbox``."""
-        for item in self._reader.feed(data):
+        for item in self._reader.feed(data, now_ms):
             if isinstance(item, c.FrameError):
                 if item.nak:
                     self._send(c.NAK, {"msg_type": item.msg_type, "error": item.nak}, item.seq)
@@ -174,9 +177,10 @@ class Controller:
                 self.handle_frame(item, now_ms)
 
     def handle_frame(self, raw: bytes, now_ms: int) -> None:
-        """Answer one whole frame (a retransmitted request gets its cached reply again)."""
+        """Answer one whole frame (a retransmitted request gets its cached reply again; one
+        meant for an earlier boot is refused with STALE_BOOT and not executed)."""
         try:
-            msg_type, seq, _ack, fields = c.decode_frame(raw)
+            msg_type, seq, _ack, boot_id, fields = c.decode_frame(raw)
         except c.FrameError as exc:
             if exc.nak:
                 self._send(c.NAK, {"msg_type": exc.msg_type, "error": exc.nak}, exc.seq)
@@ -184,6 +188,9 @@ class Controller:
         self.now_ms = now_ms
         self._host_ms = now_ms
         self._host_seen = True
+        if boot_id not in (c.ANY_BOOT, self.boot_id):
+            self._send(c.NAK, {"msg_type": msg_type, "error": c.STALE_BOOT}, seq)
+            return
         key = (seq, raw[-2], raw[-1], len(raw))
         if key == self._last_request:
             self.outbox.append(self._last_reply)
@@ -230,16 +237,28 @@ class Controller:
         return 0
 
     def _identify(self) -> dict:
-        cfg = self.cfg or {"board_id": "unconfigured"}
+        cfg = self.cfg or {"board_id": "unconfigured", "heartbeat_timeout_ms": 0,
+                           "telemetry_period_ms": 0}
         return {"protocol_version": c.PROTOCOL_VERSION, "fw_major": FW_VERSION[0],
                 "fw_minor": FW_VERSION[1], "fw_patch": FW_VERSION[2],
+                "protocol_hash": c.PROTOCOL_HASH,
                 "board_id": cfg["board_id"], "board_config_crc": self.cfg_crc,
                 "boot_id": self.boot_id,
-                "heaters": [{"max_setpoint_mc": h.cfg["max_setpoint_mc"]} for h in self.heaters],
+                "heartbeat_timeout_ms": cfg["heartbeat_timeout_ms"],
+                "control_period_ms": self.period_ms,
+                "telemetry_period_ms": cfg["telemetry_period_ms"],
+                "frame_silence_ms": self.frame_silence_ms,
+                "heaters": [{"min_setpoint_mc": h.cfg["min_setpoint_mc"],
+                             "max_setpoint_mc": h.cfg["max_setpoint_mc"],
+                             "max_ramp_mc_per_s": h.cfg["max_ramp_mc_per_s"]}
+                            for h in self.heaters],
                 "pumps": [{"max_rate_nl_per_s": p.cfg["max_rate_nl_per_s"],
                            "capacity_nl": p.cfg["capacity_nl"]} for p in self.pumps],
                 "valves": [{"ports": v.cfg["ports"]} for v in self.valves],
-                "triggers": [{"lasers": len(t.cfg["laser_pins"])} for t in self.triggers]}
+                "triggers": [{"lasers": len(t.cfg["laser_pins"]),
+                              "min_exposure_us": t.cfg["min_exposure_us"],
+                              "max_exposure_us": t.cfg["max_exposure_us"]}
+                             for t in self.triggers]}
 
     def _status(self, now_ms: int) -> dict:
         armed = pumps = valves = 0

@@ -13,6 +13,7 @@
 // then missing upstream). Both count as a drop and an overflow event. The next frame starts
 // clean. The writer never stalls the clock-crossing FIFO.
 `timescale 1ns / 1ps
+`include "opensbs_regs.vh"
 module frame_packetiser #(
     parameter BPP = 12,
     parameter STORE_ADDR_BITS = 9
@@ -194,8 +195,9 @@ module frame_packetiser #(
     reg [31:0] hdr_word;
     always @(*) begin
         case (hidx)
-            4'd0: hdr_word = 32'h4649534F;  // "OSIF"
-            4'd1: hdr_word = {10'd0, d_flags[di], 2'b00, 8'd36, 8'd2};
+            4'd0: hdr_word = `OSBS_IMAGE_MAGIC;  // "OSIF"
+            4'd1: hdr_word = {10'd0, d_flags[di], 2'b00, `OSBS_IMAGE_HEADER_BYTES,
+                              `OSBS_IMAGE_LINK_VERSION};
             4'd2: hdr_word = d_seq[di];
             4'd3: hdr_word = d_trig[di];
             4'd4: hdr_word = d_ts[di][31:0];

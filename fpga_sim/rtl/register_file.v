@@ -6,12 +6,14 @@
 // register (READ_ONLY), value (BAD_VALUE). The reply value is the register's value after the
 // command, 0 for an unknown address or a bad CRC. Commands are not accepted while a reply is
 // pending (backpressure).
+// Addresses, IDs, magics and version come from opensbs_regs.vh, generated from the host's
+// protocol declarations (python -m opensbs.protocol.codegen).
 `timescale 1ns / 1ps
+`include "opensbs_regs.vh"
 module register_file #(
     parameter SENSOR_WIDTH = 64,
     parameter SENSOR_HEIGHT = 48,
-    parameter DIM_BITS = 14,
-    parameter RTL_REVISION = 1
+    parameter DIM_BITS = 14
 ) (
     input  wire                clk,
     input  wire                rst,
@@ -40,15 +42,20 @@ module register_file #(
     input  wire                in_frame,
     output reg                 counter_clear
 );
-    localparam [31:0] CMD_MAGIC = 32'h4352534F, REPLY_MAGIC = 32'h5252534F;
-    localparam [31:0] ID_VALUE = 32'h4F534246, VERSION_VALUE = (32'd2 << 16) | RTL_REVISION;
-    localparam [15:0] A_ID = 16'h00, A_VERSION = 16'h04, A_CONTROL = 16'h08, A_ROI_X = 16'h0C,
-                      A_ROI_Y = 16'h10, A_ROI_W = 16'h14, A_ROI_H = 16'h18, A_CHANNEL = 16'h1C,
-                      A_FRAMES = 16'h20, A_DROPS = 16'h24, A_OVERFLOWS = 16'h28,
-                      A_TRIGGERS = 16'h2C, A_STATUS = 16'h30, A_CLEAR = 16'h34;
-    localparam [7:0] OP_WRITE = 8'd1, OP_READ = 8'd2;
-    localparam [7:0] ST_OK = 8'd0, ST_BAD_ADDRESS = 8'd1, ST_READ_ONLY = 8'd2, ST_BAD_VALUE = 8'd3,
-                     ST_BAD_CRC = 8'd4;
+    localparam [31:0] CMD_MAGIC = `OSBS_CMD_MAGIC, REPLY_MAGIC = `OSBS_REPLY_MAGIC;
+    localparam [31:0] ID_VALUE = `OSBS_ID_VALUE, VERSION_VALUE = `OSBS_VERSION_VALUE;
+    localparam [15:0] A_ID = `OSBS_REG_ID, A_VERSION = `OSBS_REG_VERSION,
+                      A_CONTROL = `OSBS_REG_CONTROL, A_ROI_X = `OSBS_REG_ROI_X,
+                      A_ROI_Y = `OSBS_REG_ROI_Y, A_ROI_W = `OSBS_REG_ROI_WIDTH,
+                      A_ROI_H = `OSBS_REG_ROI_HEIGHT, A_CHANNEL = `OSBS_REG_CHANNEL,
+                      A_FRAMES = `OSBS_REG_FRAME_COUNT, A_DROPS = `OSBS_REG_DROP_COUNT,
+                      A_OVERFLOWS = `OSBS_REG_OVERFLOW_COUNT,
+                      A_TRIGGERS = `OSBS_REG_TRIGGER_COUNT, A_STATUS = `OSBS_REG_STATUS,
+                      A_CLEAR = `OSBS_REG_COUNTER_CLEAR;
+    localparam [7:0] OP_WRITE = `OSBS_OP_WRITE, OP_READ = `OSBS_OP_READ;
+    localparam [7:0] ST_OK = `OSBS_ST_OK, ST_BAD_ADDRESS = `OSBS_ST_BAD_ADDRESS,
+                     ST_READ_ONLY = `OSBS_ST_READ_ONLY, ST_BAD_VALUE = `OSBS_ST_BAD_VALUE,
+                     ST_BAD_CRC = `OSBS_ST_BAD_CRC;
     localparam [2:0] P_COLLECT = 3'd0, P_EXEC = 3'd1, P_READ = 3'd2, P_CRC = 3'd3, P_SEND = 3'd4;
 
     reg [2:0] pstate;

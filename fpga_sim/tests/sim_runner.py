@@ -66,6 +66,7 @@ def run_cocotb(
         sources=[str(s) for s in sources],
         hdl_toplevel=toplevel,
         parameters=parameters,
+        includes=[RTL_DIR],  # opensbs_regs.vh, generated from the protocol declarations
         build_dir=build_dir,
         build_args=build_args,
         timescale=("1ns", "1ps"),

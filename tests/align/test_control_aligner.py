@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from opensbs.align import AlignmentError, ControlAligner
 from opensbs.data import PHIX174_FASTA
 

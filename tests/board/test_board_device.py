@@ -69,4 +69,4 @@ def test_in_stream_is_cut_to_the_hosts_read_size(sim: SimBoard) -> None:
     device = SimBoardDevice(sim)
     boot = device.next_in(0x81, 4, 0.01)
     rest = device.next_in(0x81, 4096, 0.01)
-    assert boot == b"\xa5\x5a\x01\x93" and len(boot + rest) == 10 + 9
+    assert boot == b"\xa5\x5a\x02\x93" and len(boot + rest) == 14 + 9

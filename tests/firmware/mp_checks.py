@@ -14,6 +14,7 @@ from opensbs_fw.controller import Controller
 assert sys.implementation.name == "micropython"
 with open("/golden.json") as f:
     GOLDEN = json.load(f)["control_link"]
+GOLDEN_HASH = GOLDEN["protocol_hash"]
 
 
 def ok(name):
@@ -32,9 +33,10 @@ def check_golden_frames():
         raw = bytes.fromhex(vector["hex"])
         msg_type = GOLDEN["msg_types"][vector["msg_type"]]
         got = codec.decode_frame(raw)
-        want = (msg_type, vector["seq"], vector["ack"], vector["fields"])
+        want = (msg_type, vector["seq"], vector["ack"], vector["boot_id"], vector["fields"])
         assert got == want, vector["name"] + ": " + repr(got)
-        again = codec.encode_frame(msg_type, vector["fields"], vector["seq"], vector["ack"])
+        again = codec.encode_frame(msg_type, vector["fields"], vector["seq"], vector["ack"],
+                                   vector["boot_id"])
         assert again == raw, vector["name"] + " re-encodes differently"
     ok("golden frames decode and re-encode: " + str(len(GOLDEN["frames"])))
 
@@ -137,8 +139,9 @@ def check_dispatch(cfg):
     assert replies(ctl)[0][0] == codec.BOOT
     ctl.handle_bytes(frame(codec.IDENTIFY, {}, 1), 0)
     ident = replies(ctl)[0]
-    assert ident[0] == codec.IDENTIFY_REPLY and ident[2] == 1
-    assert ident[3]["board_id"] == "pico" and ident[3]["boot_id"] == 5
+    assert ident[0] == codec.IDENTIFY_REPLY and ident[2] == 1 and ident[3] == 5
+    assert ident[4]["board_id"] == "pico" and ident[4]["boot_id"] == 5
+    assert ident[4]["protocol_hash"] == GOLDEN_HASH
     cases = (
         (codec.HEATER_SET, {"zone": 0, "enable": 1, "setpoint_mc": 99000, "ramp_mc_per_s": 0},
          codec.OUT_OF_RANGE),
@@ -153,7 +156,7 @@ def check_dispatch(cfg):
     for msg_type, fields, code in cases:
         ctl.handle_bytes(frame(msg_type, fields, seq), 10)
         reply = replies(ctl)[0]
-        assert reply[0] == codec.NAK and reply[3] == {"msg_type": msg_type, "error": code}, reply
+        assert reply[0] == codec.NAK and reply[4] == {"msg_type": msg_type, "error": code}, reply
         seq += 1
     heat = frame(codec.HEATER_SET, {"zone": 0, "enable": 1, "setpoint_mc": 65000,
                                     "ramp_mc_per_s": 0}, seq)
@@ -169,20 +172,44 @@ def check_dispatch(cfg):
     ctl.step(200)
     assert hal.duty[0] == 0 and ctl.faults == codec.THERMISTOR_OPEN
     events = [r for r in replies(ctl) if r[0] == codec.FAULT_EVENT]
-    assert events[0][3]["fault"] == 0 and events[0][3]["source"] == 0
+    assert events[0][4]["fault"] == 0 and events[0][4]["source"] == 0
     ctl.handle_bytes(frame(codec.HEATER_SET, {"zone": 0, "enable": 1, "setpoint_mc": 65000,
                                               "ramp_mc_per_s": 0}, seq + 1), 210)
-    assert replies(ctl)[0][3]["error"] == codec.FAULT_LATCHED
-    ctl.handle_bytes(b"\xa5\x5a\x01\x02\x09\x00\x04\x00\x00\x00\x00\x00\x00\x00", 220)
-    assert replies(ctl)[0][3] == {"msg_type": codec.PING, "error": codec.BAD_CRC}
+    assert replies(ctl)[0][4]["error"] == codec.FAULT_LATCHED
+    bad_crc = bytearray(frame(codec.PING, {"token": 0}, 9))
+    bad_crc[-1] ^= 0xFF
+    ctl.handle_bytes(bad_crc, 220)
+    assert replies(ctl)[0][4] == {"msg_type": codec.PING, "error": codec.BAD_CRC}
+    stale = codec.encode_frame(codec.PUMP_STOP, {"pump": 0}, 10, 0, 4)  # the previous boot
+    ctl.handle_bytes(stale, 230)
+    assert replies(ctl)[0][4] == {"msg_type": codec.PUMP_STOP, "error": codec.STALE_BOOT}
     hal.raw = RAW_30C
-    ctl.step(5000)  # host silent for > 3 s since t=220
+    ctl.step(5000)  # host silent for > 3 s since t=230
     assert ctl.faults & codec.HEARTBEAT_LOST
     safe = Controller(FakeHal(0), None, 0, 1, codec.RESET_WATCHDOG, 0, "board.json: missing")
     boot = replies(safe)
-    assert boot[0][3]["faults"] == codec.BOARD_CONFIG | codec.WATCHDOG_RESET
+    assert boot[0][4]["faults"] == codec.BOARD_CONFIG | codec.WATCHDOG_RESET
     assert safe.state() == codec.STATE_SAFE
     ok("dispatch: replies, NAK codes, duplicates, fault latch, heartbeat, safe state")
+
+
+def check_frame_silence(cfg):
+    cut = frame(codec.PUMP_STOP, {"pump": 0}, 1)[:5]
+    b = codec.encode_frame(codec.PING, {"token": 7}, 2, 0, 1)
+    c = codec.encode_frame(codec.PING, {"token": 8}, 3, 0, 1)
+    reader = codec.FrameReader(cfg["frame_silence_ms"])
+    assert reader.feed(cut, 1000) == []
+    swallowed = codec.FrameReader(cfg["frame_silence_ms"])
+    swallowed.feed(cut, 1000)
+    assert [x for x in swallowed.feed(b + c, 1001) if isinstance(x, bytes)] == []
+    assert [x for x in reader.feed(b + c, 1100) if isinstance(x, bytes)] == [b, c]
+    ctl = Controller(FakeHal(RAW_30C), cfg, 1, 1, codec.RESET_POWER_ON, 0)
+    replies(ctl)
+    ctl.handle_bytes(cut, 0)
+    ctl.handle_bytes(b, 100)
+    ctl.handle_bytes(c, 100)
+    assert [r[4]["token"] for r in replies(ctl) if r[0] == codec.PONG] == [7, 8]
+    ok("frame reader drops a cut frame after a silence")
 
 
 def check_board_file(raw):
@@ -206,4 +233,5 @@ check_invalid_frames()
 check_pid()
 check_heater_safety(BOARD)
 check_dispatch(BOARD)
+check_frame_silence(BOARD)
 print("ALL OK")

@@ -35,8 +35,10 @@ def test_constants_match_the_declarations() -> None:
 def test_golden_frame_decodes_and_reencodes(vector: dict) -> None:
     raw = bytes.fromhex(vector["hex"])
     msg_type = GOLDEN["msg_types"][vector["msg_type"]]
-    assert codec.decode_frame(raw) == (msg_type, vector["seq"], vector["ack"], vector["fields"])
-    assert codec.encode_frame(msg_type, vector["fields"], vector["seq"], vector["ack"]) == raw
+    assert codec.decode_frame(raw) == (msg_type, vector["seq"], vector["ack"], vector["boot_id"],
+                                       vector["fields"])
+    assert codec.encode_frame(msg_type, vector["fields"], vector["seq"], vector["ack"],
+                              vector["boot_id"]) == raw
 
 
 @pytest.mark.parametrize("vector", GOLDEN["invalid"], ids=lambda v: v["name"])
@@ -67,3 +69,53 @@ def test_reader_resyncs_after_damage_and_reassembles_split_frames() -> None:
 def test_encode_rejects_oversized_text() -> None:
     with pytest.raises(ValueError, match="text"):
         codec.encode_payload(codec.LOG, {"level": 20, "text": "x" * 201})
+
+
+def _cut_then_two_frames() -> tuple[bytes, bytes, bytes]:
+    """A request cut to 5 bytes whose bogus length (read across the next frame) is 256."""
+    cut = encode_frame(MsgType.PUMP_STOP, {"pump": 0}, seq=1)[:5]
+    b = encode_frame(MsgType.PING, {"token": 7}, seq=2, ack=0, boot_id=1)
+    c = encode_frame(MsgType.PING, {"token": 8}, seq=3, ack=0, boot_id=1)
+    return cut, b, c
+
+
+def test_reader_drops_a_cut_frame_after_the_silence() -> None:
+    cut, b, c = _cut_then_two_frames()
+    reader = codec.FrameReader(silence_ms=20)
+    assert reader.feed(cut, now_ms=1000) == []
+    items = reader.feed(b + c, now_ms=1100)  # the host writes again 100 ms later
+    assert [x for x in items if isinstance(x, bytes)] == [b, c]
+    assert any(isinstance(x, codec.FrameError) and "silence" in str(x) for x in items)
+
+
+def test_without_a_silence_a_cut_frame_swallows_the_next_ones() -> None:
+    """What the silence rule prevents: the bogus length holds both frames back."""
+    cut, b, c = _cut_then_two_frames()
+    reader = codec.FrameReader(silence_ms=20)
+    reader.feed(cut, now_ms=1000)
+    assert [x for x in reader.feed(b + c, now_ms=1010) if isinstance(x, bytes)] == []
+
+
+def test_length_over_the_maximum_is_refused_before_waiting() -> None:
+    reader = codec.FrameReader(silence_ms=20)
+    header = bytearray(encode_frame(MsgType.PING, {"token": 1}, seq=1)[:codec.HEADER_BYTES])
+    header[codec.HEADER_BYTES - 2:] = (codec.MAX_PAYLOAD_BYTES + 1).to_bytes(2, "little")
+    items = reader.feed(bytes(header), now_ms=0)
+    assert any(isinstance(x, codec.FrameError) and "maximum" in str(x) for x in items)
+    good = encode_frame(MsgType.PING, {"token": 2}, seq=2)
+    assert [x for x in reader.feed(good, now_ms=1) if isinstance(x, bytes)] == [good]
+
+
+def test_board_answers_the_frames_after_a_cut_transfer() -> None:
+    from opensbs.board.sim import SimBoard
+    from opensbs.protocol.control import decode_frame
+
+    board = SimBoard("pico")
+    board.receive()
+    cut, b, c = _cut_then_two_frames()
+    board.send(cut)
+    board.advance_ms(board.controller.frame_silence_ms + 1)
+    board.send(b)
+    board.send(c)
+    pongs = [decode_frame(f) for f in board.receive()]
+    assert [f.fields["token"] for f in pongs if f.msg_type == MsgType.PONG] == [7, 8]

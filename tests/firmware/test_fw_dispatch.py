@@ -16,6 +16,7 @@ from opensbs.protocol.control import (
     decode_frame,
     encode_frame,
 )
+from opensbs.protocol.tables import declaration_hash
 
 E = ErrorCode
 T = MsgType
@@ -34,9 +35,15 @@ def test_boot_message_then_identify_reports_board_and_version(link: HostLink) ->
     ident = link.ok(T.IDENTIFY).fields
     assert (ident["fw_major"], ident["fw_minor"], ident["fw_patch"]) == firmware_version()
     assert ident["board_id"] == "pico"
-    assert ident["heaters"] == [{"max_setpoint_mc": 98000}] * 2
+    assert ident["heaters"] == [{"min_setpoint_mc": 4000, "max_setpoint_mc": 98000,
+                                 "max_ramp_mc_per_s": 5000}] * 2
     assert ident["pumps"] == [{"max_rate_nl_per_s": 2_000_000, "capacity_nl": 1_000_000}]
-    assert ident["valves"] == [{"ports": 24}] and ident["triggers"] == [{"lasers": 4}]
+    assert ident["valves"] == [{"ports": 24}]
+    assert ident["triggers"] == [{"lasers": 4, "min_exposure_us": 10,
+                                  "max_exposure_us": 10_000_000}]
+    assert (ident["heartbeat_timeout_ms"], ident["control_period_ms"],
+            ident["telemetry_period_ms"], ident["frame_silence_ms"]) == (3000, 100, 1000, 20)
+    assert ident["protocol_hash"] == declaration_hash()
     import zlib
 
     assert ident["board_config_crc"] == zlib.crc32((BOARDS_DIR / "pico.json").read_bytes())
@@ -93,12 +100,17 @@ def test_malformed_frames_get_naks_and_the_board_keeps_running(link: HostLink,
                                                                 board: SimBoard) -> None:
     good = bytearray(encode_frame(T.PING, {"token": 5}, seq=40))
     bad_crc = bytes(good[:-1]) + bytes([good[-1] ^ 1])
-    body = bytes((1, 0x7E, 41, 0, 0, 0))
+    from opensbs.protocol.control import PROTOCOL_VERSION, FrameHeader
     from opensbs.protocol.crc import crc16_ccitt
 
-    unknown = b"\xa5\x5a" + body + crc16_ccitt(body).to_bytes(2, "little")
-    short = bytes((1, T.PING, 42, 0, 2, 0, 0, 0))
-    short_frame = b"\xa5\x5a" + short + crc16_ccitt(short).to_bytes(2, "little")
+    def reframe(msg_type: int, seq: int, payload: bytes) -> bytes:
+        body = FrameHeader.build({"version": PROTOCOL_VERSION, "msg_type": msg_type,
+                                  "seq": seq, "ack": 0, "boot_id": 0,
+                                  "length": len(payload)})[2:] + payload
+        return b"\xa5\x5a" + body + crc16_ccitt(body).to_bytes(2, "little")
+
+    unknown = reframe(0x7E, 41, b"")
+    short_frame = reframe(T.PING, 42, b"\0\0")
     board.send(b"\x00garbage" + bad_crc + unknown + short_frame)
     naks = [(f.ack, f.fields["error"]) for f in link.pump() if f.msg_type == T.NAK]
     assert naks == [(40, E.BAD_CRC), (41, E.UNKNOWN_MESSAGE), (42, E.BAD_LENGTH)]

@@ -2,6 +2,7 @@
 core checks in the WebAssembly port, mpy-cross for both boards' architectures, and mypy
 against each port's stubs."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from opensbs.board.firmware import BOARDS_DIR, FIRMWARE_DIR, firmware_sources
+from opensbs.board import firmware
+from opensbs.board.firmware import BOARDS_DIR, firmware_sources
 from opensbs.protocol.golden import GOLDEN_PATH
 
+FIRMWARE_DIR = firmware.FIRMWARE_DIR.resolve()  # the source tree's firmware/, not the link
 REPO = FIRMWARE_DIR.parent
 MP_DIR = REPO / "tools" / "micropython"
 RUNNER = MP_DIR / "mp.mjs"
@@ -36,8 +39,11 @@ def test_firmware_core_under_real_micropython() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[-1] == "ALL OK"
-    assert "ok golden frames decode and re-encode: 51" in lines
-    assert sum(line.startswith("ok ") for line in lines) == 7
+    frames = len(json.loads(GOLDEN_PATH.read_text())["control_link"]["frames"])
+    assert frames == 52
+    assert f"ok golden frames decode and re-encode: {frames}" in lines
+    assert "ok frame reader drops a cut frame after a silence" in lines
+    assert sum(line.startswith("ok ") for line in lines) == 8
 
 
 @pytest.mark.parametrize("arch", ["armv6m", "armv7emsp"])

@@ -1,10 +1,12 @@
 """The committed golden vectors match the construct declarations, both ways."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
-from opensbs.protocol import control, errors, golden, image
+from construct import Int16ul, Struct
+from opensbs.protocol import codegen, control, errors, golden, image, tables
 
 VECTORS = json.loads(golden.GOLDEN_PATH.read_text())
 
@@ -18,9 +20,10 @@ def test_control_frame_decodes_and_reencodes(vec: dict) -> None:
     data = bytes.fromhex(vec["hex"])
     frame = control.decode_frame(data)
     assert frame.msg_type.name == vec["msg_type"]
-    assert (frame.seq, frame.ack) == (vec["seq"], vec["ack"])
+    assert (frame.seq, frame.ack, frame.boot_id) == (vec["seq"], vec["ack"], vec["boot_id"])
     assert frame.fields == vec["fields"]
-    assert control.encode_frame(frame.msg_type, vec["fields"], vec["seq"], vec["ack"]) == data
+    assert control.encode_frame(frame.msg_type, vec["fields"], vec["seq"], vec["ack"],
+                                boot_id=vec["boot_id"]) == data
 
 
 @pytest.mark.parametrize("vec", VECTORS["control_link"]["invalid"], ids=lambda v: v["name"])
@@ -71,3 +74,29 @@ def test_invalid_image_frame_raises_named_error(vec: dict) -> None:
 def test_crc_check_values() -> None:
     assert VECTORS["control_link"]["crc16_check"]["crc"] == 0x29B1
     assert VECTORS["image_link"]["crc32_check"]["crc"] == 0xCBF43926
+
+
+def test_generated_firmware_tables_and_verilog_include_are_current() -> None:
+    """Regenerating from the declarations would change nothing (else: run the codegen)."""
+    root = golden.GOLDEN_PATH.parents[3]
+    assert codegen.stale_files(root) == []
+    assert codegen.main(["--root", str(root), "--check"]) == 0
+
+
+def test_codegen_check_names_a_stale_file(tmp_path: Path) -> None:
+    for path in codegen.GENERATED:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+    assert codegen.write_all(tmp_path) == list(codegen.GENERATED)
+    assert codegen.stale_files(tmp_path) == []
+    (tmp_path / codegen.VERILOG_INCLUDE).write_text("// edited by hand\n")
+    assert codegen.stale_files(tmp_path) == [codegen.VERILOG_INCLUDE]
+    assert codegen.main(["--root", str(tmp_path), "--check"]) == 1
+
+
+def test_declaration_hash_covers_the_message_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = tables.declaration_hash()
+    assert VECTORS["control_link"]["protocol_hash"] == before
+    widened = dict(control.MESSAGES)
+    widened[control.MsgType.PING] = Struct("token" / Int16ul)
+    monkeypatch.setattr(control, "MESSAGES", widened)
+    assert tables.declaration_hash() != before

@@ -78,7 +78,8 @@ def _accepts_only_valid_control(data: bytes) -> None:
         frame = c.decode_frame(data)
     except ProtocolError:
         return
-    assert c.encode_frame(frame.msg_type, frame.fields, frame.seq, frame.ack) == data
+    assert c.encode_frame(frame.msg_type, frame.fields, frame.seq, frame.ack,
+                          boot_id=frame.boot_id) == data
 
 
 @settings(max_examples=150, deadline=None)
@@ -91,17 +92,22 @@ def test_random_bytes_into_decode_frame(data: bytes) -> None:
 @given(msg_type=st.sampled_from(list(c.MsgType)), payload=st.binary(max_size=80))
 def test_random_payloads_in_valid_frames(msg_type: c.MsgType, payload: bytes) -> None:
     """A correct frame (sync, length, CRC) around a random payload: decoded only if valid."""
-    body = bytes((c.PROTOCOL_VERSION, msg_type, 1, 2)) + len(payload).to_bytes(2, "little")
+    body = c.FrameHeader.build({"version": c.PROTOCOL_VERSION, "msg_type": msg_type, "seq": 1,
+                                "ack": 2, "boot_id": 3, "length": len(payload)})[2:]
     body += payload
     _accepts_only_valid_control(c.SYNC + body + crc16_ccitt(body).to_bytes(2, "little"))
 
 
-GOLDEN_FRAMES = [c.encode_frame(t, f, seq=3, ack=4) for t, f in [
+GOLDEN_FRAMES = [c.encode_frame(t, f, seq=3, ack=4, boot_id=9) for t, f in [
     (c.MsgType.PING, {"token": 7}),
     (c.MsgType.LOG, {"level": 20, "text": "hello"}),
-    (c.MsgType.IDENTIFY_REPLY, {"protocol_version": 1, "fw_major": 0, "fw_minor": 1,
-                                "fw_patch": 0, "board_id": "pico", "board_config_crc": 5,
-                                "boot_id": 9, "heaters": [{"max_setpoint_mc": 98000}],
+    (c.MsgType.IDENTIFY_REPLY, {"protocol_version": 2, "fw_major": 0, "fw_minor": 1,
+                                "fw_patch": 0, "protocol_hash": 0x12345678, "board_id": "pico",
+                                "board_config_crc": 5, "boot_id": 9,
+                                "heartbeat_timeout_ms": 3000, "control_period_ms": 100,
+                                "telemetry_period_ms": 1000, "frame_silence_ms": 20,
+                                "heaters": [{"min_setpoint_mc": 4000, "max_setpoint_mc": 98000,
+                                             "max_ramp_mc_per_s": 5000}],
                                 "pumps": [], "valves": [{"ports": 24}], "triggers": []}),
 ]]
 
@@ -154,7 +160,7 @@ def test_splitter_abandons_a_frame_left_incomplete_across_a_silence() -> None:
     """A length field damaged upwards must not swallow the retransmission behind it."""
     request = c.encode_frame(c.MsgType.PING, {"token": 1}, seq=5)
     inflated = bytearray(request)
-    inflated[6] = 200  # claims 200 payload bytes
+    inflated[c.HEADER_BYTES - 2] = 200  # the length field (last in the header): 200 bytes
     splitter = c.FrameSplitter(stale_after_s=0.005)
     assert not [i for i in splitter.feed(bytes(inflated), now_s=1.0)
                 if isinstance(i, c.ControlFrame)]

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 import usb.core
+from opensbs.board.device import SimBoardDevice
+from opensbs.board.sim import SimBoard
 from opensbs.cli import app
 from opensbs.cli import devices as devices_cli
 from opensbs.usb import (
@@ -17,7 +19,7 @@ from opensbs.usb import (
     open_camera,
     open_controller,
 )
-from opensbs.usb.virtual import CameraBridge, LoopbackController, VirtualUsbBus
+from opensbs.usb.virtual import CameraBridge, VirtualUsbBus
 from typer.testing import CliRunner
 
 runner = CliRunner()
@@ -25,8 +27,8 @@ runner = CliRunner()
 
 def instrument() -> VirtualUsbBus:
     bus = VirtualUsbBus(bus_number=2)
-    bus.attach(LoopbackController("CTRL-A"))
-    bus.attach(LoopbackController("CTRL-B"))
+    bus.attach(SimBoardDevice(SimBoard(), "CTRL-A"))
+    bus.attach(SimBoardDevice(SimBoard(), "CTRL-B"))
     bus.attach(CameraBridge("CAM-A", sensor_width=16, sensor_height=4))
     return bus
 
@@ -61,7 +63,7 @@ def test_no_device_error_names_what_was_looked_for() -> None:
 
 def test_permission_denied_points_to_the_udev_rules() -> None:
     bus = VirtualUsbBus()
-    bus.attach(LoopbackController("LOCKED"), permission_denied=True)
+    bus.attach(SimBoardDevice(SimBoard(), "LOCKED"), permission_denied=True)
     [info] = list_devices(bus.backend)
     assert info.serial_number is None and not info.accessible
     with pytest.raises(DevicePermissionError, match="udev") as err:

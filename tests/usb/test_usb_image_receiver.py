@@ -9,14 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opensbs.protocol.errors import BadCrcError
 from opensbs.protocol.image import (
-    IMAGE_LINK_VERSION,
     REGISTER_ID_VALUE,
+    VERSION_REGISTER_VALUE,
     ControlBits,
     FrameFlags,
     ImageFrame,
     Register,
     RegisterAccess,
     RegisterStatus,
+    StatusBits,
     encode_image_frame,
     encode_register_reply,
 )
@@ -36,8 +37,12 @@ from opensbs.usb.virtual import CameraBridge, FaultInjector, FaultRates, Virtual
 SHAPE = (6, 16)  # (height, width)
 
 
+FREE_RUN = ControlBits.ENABLE | ControlBits.TEST_PATTERN
+
+
 def camera_link(read_bytes: int = 4096, faults: FaultInjector | None = None,
                 **bridge: int) -> tuple[VirtualUsbBus, CameraBridge, ImageReceiver]:
+    """The capture model behind the virtual bridge, a 64x32 sensor by default."""
     bus = VirtualUsbBus()
     camera = CameraBridge("CAM-1", sensor_width=bridge.pop("sensor_width", 64),
                           sensor_height=bridge.pop("sensor_height", 32), **bridge)
@@ -51,9 +56,9 @@ def test_register_file_access_and_errors() -> None:
     _, camera, receiver = camera_link()
     with receiver:
         assert receiver.read_register(Register.ID) == REGISTER_ID_VALUE
-        assert receiver.read_register(Register.VERSION) >> 16 == IMAGE_LINK_VERSION
+        assert receiver.read_register(Register.VERSION) == VERSION_REGISTER_VALUE
         assert receiver.write_register(Register.CHANNEL, 3) == 3
-        assert camera.registers[Register.CHANNEL] == 3
+        assert camera.register(Register.CHANNEL) == 3
         for address, value, status in [
             (Register.FRAME_COUNT, 1, RegisterStatus.READ_ONLY),
             (0x40, 0, RegisterStatus.BAD_ADDRESS),
@@ -61,10 +66,14 @@ def test_register_file_access_and_errors() -> None:
             (Register.ROI_WIDTH, 128, RegisterStatus.BAD_VALUE),  # wider than the sensor
             (Register.CONTROL, 1 << 7, RegisterStatus.BAD_VALUE),
             (Register.COUNTER_CLEAR, 2, RegisterStatus.BAD_VALUE),
+            (Register.ROI_X, 64, RegisterStatus.BAD_VALUE),  # past the sensor
         ]:
             with pytest.raises(RegisterAccessError, match=status.name):
                 receiver.write_register(address, value)
-        assert receiver.stats.register_replies == 9
+        # the RTL's rules, which the old stand-in bridge refused: both are OK
+        assert receiver.write_register(Register.ROI_X, 16) == 16
+        assert receiver.write_register(Register.COUNTER_CLEAR, 0) == 0
+        assert receiver.stats.register_replies == 12
 
 
 def test_submitted_frames_arrive_intact_as_read_only_views() -> None:
@@ -72,19 +81,19 @@ def test_submitted_frames_arrive_intact_as_read_only_views() -> None:
     rng = np.random.default_rng(5)
     images = [rng.integers(0, 4096, (32, 64), dtype=np.uint16) for _ in range(5)]
     with receiver:
-        assert not camera.submit_frame(images[0], trigger_id=1)  # not enabled: dropped
+        assert not camera.submit_frame(images[0], timestamp_us=1)  # not enabled: no frame
         receiver.write_register(Register.CHANNEL, 2)
         receiver.write_register(Register.CONTROL, ControlBits.ENABLE)
         for i, image in enumerate(images):
-            assert camera.submit_frame(image, trigger_id=100 + i, timestamp_us=7 * i)
+            assert camera.submit_frame(image, timestamp_us=7 * i)
         frames = [receiver.get_frame(2.0) for _ in images]
         assert receiver.read_register(Register.FRAME_COUNT) == 5
-        assert receiver.read_register(Register.DROP_COUNT) == 1
+        assert receiver.read_register(Register.DROP_COUNT) == 0  # disabled is not a drop
         assert receiver.read_register(Register.TRIGGER_COUNT) == 6
     for i, (frame, image) in enumerate(zip(frames, images, strict=True)):
         h = frame.header
         assert (h.sequence, h.trigger_id, h.timestamp_us, h.channel, h.width, h.height) == \
-            (i, 100 + i, 7 * i, 2, 64, 32)
+            (i, 2 + i, 7 * i, 2, 64, 32)
         np.testing.assert_array_equal(frame.pixels, image)
         assert not frame.pixels.flags.writeable and not frame.pixels.flags.owndata
     assert receiver.stats.frames == 5 and receiver.stats.frames_lost == 0
@@ -93,13 +102,16 @@ def test_submitted_frames_arrive_intact_as_read_only_views() -> None:
 def test_frames_inside_one_read_are_views_of_the_read_buffer() -> None:
     _, camera, receiver = camera_link(read_bytes=1 << 20)
     with receiver:
-        receiver.write_register(Register.CONTROL, ControlBits.ENABLE | ControlBits.TEST_PATTERN)
+        receiver.write_register(Register.CONTROL, FREE_RUN)
         frame = receiver.get_frame(2.0)
+        expected = camera.expected_pixels()
     owner = frame.pixels.base
     while not isinstance(owner, memoryview):
         owner = owner.base
     assert type(owner.obj).__name__ == "array"  # the pyusb read buffer, no copy
-    np.testing.assert_array_equal(frame.pixels, camera.expected_pixels(frame.header.sequence))
+    np.testing.assert_array_equal(frame.pixels, expected)
+    y, x = np.ogrid[:32, :64]
+    np.testing.assert_array_equal(expected, (x + 16 * y) % 4096)  # the RTL's test pattern
 
 
 def test_roi_binning_and_test_pattern_geometry() -> None:
@@ -107,34 +119,38 @@ def test_roi_binning_and_test_pattern_geometry() -> None:
     with receiver:
         receiver.write_register(Register.ROI_WIDTH, 32)
         receiver.write_register(Register.ROI_HEIGHT, 16)
-        receiver.write_register(Register.CONTROL, ControlBits.ENABLE | ControlBits.TEST_PATTERN
+        receiver.write_register(Register.CONTROL, FREE_RUN | ControlBits.CROP
                                 | ControlBits.BINNING_2X2)
         frame = receiver.get_frame(2.0)
     assert frame.pixels.shape == (8, 16)
     assert frame.header.flags & FrameFlags.BINNED and frame.header.flags & FrameFlags.TEST_PATTERN
+    assert frame.header.flags & FrameFlags.CROPPED and frame.header.bits_per_pixel == 14
 
 
 def test_gaps_flags_and_repeats_are_reported() -> None:
     _, camera, receiver = camera_link(frame_limit=4)
     events: list[LinkEvent] = []
     receiver.subscribe(events.append)
-    camera.test_flags.update({2: FrameFlags.OVERFLOW, 3: FrameFlags.TRUNCATED})
+    camera.fifo_overflow[2] = 100  # the FIFO overruns after 100 pixels
+    camera.truncate[3] = 20  # the sensor frame ends after 20 of 32 rows
 
-    def next_frames(count: int, skip: int, limit: int) -> list[int]:
+    def next_frames(count: int, limit: int) -> list[int]:
         with camera._lock:
-            camera.sequence += skip  # < 0: the bridge repeats frames
             camera.frame_limit = limit
             camera._lock.notify_all()
         return [receiver.get_frame(2.0).header.sequence for _ in range(count)]
 
     with receiver:
-        receiver.write_register(Register.CONTROL, ControlBits.ENABLE | ControlBits.TEST_PATTERN)
-        got = next_frames(4, 0, 4)  # 0..3
-        got += next_frames(2, 3, 6)  # 4, 5, 6 lost: 7, 8
-        got += next_frames(2, -2, 10)  # 7, 8 again (rejected), then 9, 10
+        receiver.write_register(Register.CONTROL, FREE_RUN)
+        got = next_frames(4, 4)  # 0..3
+        camera.lose_frames(3)  # 4, 5, 6 never reach the host
+        got += next_frames(2, 9)  # 7, 8
+        camera.replay_frames(2)  # 7, 8 again (rejected), then 9, 10
+        got += next_frames(2, 11)
         assert receiver.read_register(Register.OVERFLOW_COUNT) == 1
         assert receiver.read_register(Register.DROP_COUNT) == 2
-        assert receiver.read_register(Register.FRAME_COUNT) == 10
+        assert receiver.read_register(Register.FRAME_COUNT) == 11
+        assert receiver.read_register(Register.STATUS) & StatusBits.FIFO_OVERFLOW_SEEN
     assert got == [0, 1, 2, 3, 7, 8, 9, 10]
     kinds = [(e.kind, e.sequence, e.count) for e in events]
     assert (LinkEventKind.OVERFLOW, 2, 1) in kinds and (LinkEventKind.TRUNCATED, 3, 1) in kinds
@@ -152,7 +168,7 @@ def test_a_stalled_consumer_costs_reported_frames_not_register_access() -> None:
     events: list[LinkEvent] = []
     receiver.subscribe(events.append)
     with receiver:
-        receiver.write_register(Register.CONTROL, ControlBits.ENABLE | ControlBits.TEST_PATTERN)
+        receiver.write_register(Register.CONTROL, FREE_RUN)
         time.sleep(0.05)  # nobody takes frames
         assert receiver.read_register(Register.ID) == REGISTER_ID_VALUE
         receiver.write_register(Register.CONTROL, 0)
@@ -245,7 +261,7 @@ def test_vanished_bridge_stops_the_reader_with_a_typed_error() -> None:
     events: list[LinkEvent] = []
     receiver.subscribe(events.append)
     with receiver:
-        receiver.write_register(Register.CONTROL, ControlBits.ENABLE | ControlBits.TEST_PATTERN)
+        receiver.write_register(Register.CONTROL, FREE_RUN)
         receiver.get_frame(2.0)
         bus.detach(camera)
         deadline = time.monotonic() + 2

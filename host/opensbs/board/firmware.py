@@ -1,13 +1,20 @@
-"""Where the firmware sources live, and importing them under CPython for the simulator."""
+"""Where the firmware sources and board files live, and importing the firmware under CPython.
+
+Both ship inside the package (``opensbs/_bundled``; links to ``firmware/`` and ``boards/`` in
+the source tree), so an installed wheel finds them as a source checkout does.
+"""
 
 import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
 
-FIRMWARE_DIR = Path(__file__).resolve().parents[3] / "firmware"
+from .. import _bundled
+
+BUNDLED_DIR = Path(_bundled.__file__).parent
+FIRMWARE_DIR = BUNDLED_DIR / "firmware"
+BOARDS_DIR = BUNDLED_DIR / "boards"
 PACKAGE = "opensbs_fw"
-BOARDS_DIR = Path(__file__).resolve().parents[3] / "boards"
 
 
 def firmware_sources() -> list[Path]:
@@ -17,7 +24,7 @@ def firmware_sources() -> list[Path]:
 
 
 def import_firmware(module: str) -> ModuleType:
-    """Import ``opensbs_fw.<module>`` from the firmware tree (the same code the board runs)."""
+    """Import ``opensbs_fw.<module>`` from the bundled firmware (the code the board runs)."""
     if str(FIRMWARE_DIR) not in sys.path:
         sys.path.append(str(FIRMWARE_DIR))
     return importlib.import_module(f"{PACKAGE}.{module}")

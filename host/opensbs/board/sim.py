@@ -19,6 +19,8 @@ Public API (used by the simulated camera, the run controller and ``opensbs run -
     board.controller                        # the firmware Controller itself
     board.send(frame_bytes) / board.receive() -> list[bytes]  # raw control-link frames
     board.reboot(reset_cause)               # firmware restart (boot_id + 1)
+    SimBoard(record_requests=True).executed # [(msg_type, fields)] of every request the
+                                            #   firmware executed (not NAKed), in order
 
 ``opensbs.board.device.SimBoardDevice(board)`` serves it to the virtual pyusb backend with
 VID/PID from the board file. Everything is guarded by one lock, so the device adapter, the
@@ -169,7 +171,7 @@ class SimBoard:
 
     def __init__(self, board: str | Path = "pico", seed: int = 0,
                  params: FlowCellParams | None = None, board_file_bytes: bytes | None = None,
-                 boot_id: int = 1) -> None:
+                 boot_id: int = 1, record_requests: bool = False) -> None:
         raw = _board_bytes(board) if board_file_bytes is None else board_file_bytes
         self.cfg: dict[str, Any] | None
         self.cfg_error = ""
@@ -186,6 +188,7 @@ class SimBoard:
         self._received: list[bytes] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self.executed: list[tuple[int, dict[str, Any]]] | None = [] if record_requests else None
         self.boot_id = boot_id - 1
         self.reboot(_codec.RESET_POWER_ON)
 
@@ -198,8 +201,23 @@ class SimBoard:
             self.controller = _controller.Controller(
                 self.hal, self.cfg, self.cfg_crc, self.boot_id, reset_cause,
                 self.clock.now_ms, self.cfg_error)
+            if self.executed is not None:
+                self._record_requests(self.controller, self.executed)
             self._next_step_ms = self.clock.now_ms
             self._drain()
+
+    @staticmethod
+    def _record_requests(controller: Any, log: list[tuple[int, dict[str, Any]]]) -> None:
+        """Append ``(msg_type, fields)`` to ``log`` for each request ``controller`` executes."""
+        dispatch = controller._dispatch
+
+        def recorded(msg_type: int, fields: dict[str, Any], now_ms: int) -> tuple[int, Any]:
+            reply = dispatch(msg_type, fields, now_ms)
+            if reply[0] != _codec.NAK:
+                log.append((msg_type, fields))
+            return reply  # type: ignore[no-any-return]
+
+        controller._dispatch = recorded
 
     @property
     def period_ms(self) -> int:

@@ -19,7 +19,8 @@ from types import TracebackType
 
 from .firmware import FIRMWARE_DIR
 
-RUNNER = FIRMWARE_DIR.parent / "tools" / "micropython" / "mp.mjs"
+# a test tool of the source tree: the WebAssembly port lives next to the firmware there
+RUNNER = FIRMWARE_DIR.resolve().parent / "tools" / "micropython" / "mp.mjs"
 
 
 class VirtualReplError(RuntimeError):

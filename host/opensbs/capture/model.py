@@ -29,8 +29,10 @@ Behaviour, identical to the RTL:
 * ``sequence`` counts frames since reset (never cleared); COUNTER_CLEAR zeroes FRAME_COUNT,
   DROP_COUNT, OVERFLOW_COUNT, TRIGGER_COUNT (hence trigger ids) and STATUS.FIFO_OVERFLOW_SEEN,
   and forgets the latest trigger (the next frame says NO_TRIGGER, id 0, timestamp 0).
-* The model's bridge always keeps up, so it never sets OVERFLOW; the RTL does when the host
-  stalls (see docs/fpga.md).
+* The bridge keeps up unless told otherwise: ``capture(image, fifo_overflow_at=n)`` models a
+  host that stalled until the clock-crossing FIFO overran after ``n`` output pixels, as the
+  RTL does (see docs/fpga.md): the rest is zero padding, OVERFLOW is set, DROP_COUNT and
+  OVERFLOW_COUNT count it and STATUS.FIFO_OVERFLOW_SEEN latches.
 
 Register replies: status checks in this order: CRC (BAD_CRC), op (BAD_VALUE for an op other
 than WRITE/READ), address (BAD_ADDRESS), write to a read-only register (READ_ONLY), value
@@ -43,12 +45,10 @@ from __future__ import annotations
 import numpy as np
 
 from opensbs.protocol.crc import crc32
-from opensbs.protocol.errors import BadLengthError, BadSyncError
 from opensbs.protocol.image import (
-    IMAGE_LINK_VERSION,
     REGISTER_COMMAND_MAGIC,
     REGISTER_ID_VALUE,
-    REGISTER_PACKET_BYTES,
+    VERSION_REGISTER_VALUE,
     ControlBits,
     FrameFlags,
     Register,
@@ -57,10 +57,9 @@ from opensbs.protocol.image import (
     StatusBits,
     encode_image_frame,
     encode_register_reply,
+    parse_register_packet,
 )
 
-RTL_REVISION = 1
-VERSION_VALUE = (IMAGE_LINK_VERSION << 16) | RTL_REVISION
 SUPPORTED_BITS_PER_PIXEL = (10, 12)
 TEST_PATTERN_ROW_STEP = 16
 _READ_ONLY = {
@@ -107,6 +106,9 @@ class CaptureModel:
         self._sequence = 0
         self._trigger_timestamp_us = 0
         self._trigger_fresh = False
+        self._pattern: np.ndarray | None = None  # the test pattern of the last shape used
+        # the last test-pattern frame's output: (key, pixels, delivered, payload CRC-32)
+        self._pattern_frame: tuple[tuple[int, ...], np.ndarray, int, int] | None = None
 
     # -- registers -------------------------------------------------------------------------
 
@@ -116,7 +118,7 @@ class CaptureModel:
         if reg == Register.ID:
             return REGISTER_ID_VALUE
         if reg == Register.VERSION:
-            return VERSION_VALUE
+            return VERSION_REGISTER_VALUE
         if reg == Register.COUNTER_CLEAR:
             return 0
         if reg == Register.STATUS:
@@ -134,18 +136,12 @@ class CaptureModel:
         Raises BadLengthError/BadSyncError for bytes that are not a register command at all
         (the RTL discards those without a reply).
         """
-        data = bytes(packet)
-        if len(data) != REGISTER_PACKET_BYTES:
-            raise BadLengthError(f"register command is {len(data)} bytes, expected 16")
-        if data[:4] != REGISTER_COMMAND_MAGIC:
-            raise BadSyncError(f"bad register command magic {data[:4].hex()}")
-        op, tag = data[4], data[5]
-        address = int.from_bytes(data[6:8], "little")
-        value = int.from_bytes(data[8:12], "little")
+        f = parse_register_packet(packet, REGISTER_COMMAND_MAGIC)
+        tag, address = f["tag"], f["address"]
         valid_address = address in Register._value2member_map_
-        if int.from_bytes(data[12:], "little") != crc32(data[:12]):
+        if not f["crc_ok"]:
             return encode_register_reply(tag, address, 0, RegisterStatus.BAD_CRC)
-        status = self._execute(op, address, value)
+        status = self._execute(f["op"], address, f["value"])
         reply_value = self.read_register(address) if valid_address else 0
         return encode_register_reply(tag, address, reply_value, status)
 
@@ -208,14 +204,16 @@ class CaptureModel:
         self._trigger_timestamp_us = timestamp_us
         self._trigger_fresh = True
 
-    def capture(self, image: np.ndarray) -> bytes | None:
-        """Upstream bytes of the frame for one sensor image; None while disabled."""
+    def capture(self, image: np.ndarray, fifo_overflow_at: int | None = None) -> bytes | None:
+        """Upstream bytes of the frame for one sensor image; None while disabled.
+        ``fifo_overflow_at``: the FIFO overran after that many output pixels (see above)."""
         image = np.asarray(image)
         if image.ndim != 2 or not np.issubdtype(image.dtype, np.integer):
             raise ValueError(f"image must be a 2-D integer array, got {image.dtype} {image.shape}")
-        if image.size and (image.min() < 0 or image.max() >> self.bits_per_pixel):
-            raise ValueError(f"image values exceed {self.bits_per_pixel} bits per pixel")
         control = ControlBits(self._regs[Register.CONTROL])
+        pixels_used = not control & ControlBits.TEST_PATTERN  # else only its size matters
+        if pixels_used and image.size and (image.min() < 0 or image.max() >> self.bits_per_pixel):
+            raise ValueError(f"image values exceed {self.bits_per_pixel} bits per pixel")
         if not control & ControlBits.ENABLE:
             return None
         image = image[: self.sensor_height, : self.sensor_width]
@@ -229,13 +227,23 @@ class CaptureModel:
             width, height = self._regs[Register.ROI_WIDTH], self._regs[Register.ROI_HEIGHT]
             flags |= FrameFlags.CROPPED
         binning = bool(control & ControlBits.BINNING_2X2)
-        pixels, delivered = self._roi_pixels(image, x0, y0, width, height, binning)
         if binning:
             flags |= FrameFlags.BINNED
+        key = (int(control), x0, y0, width, height, *image.shape)
+        cached = self._pattern_frame
+        if control & ControlBits.TEST_PATTERN and fifo_overflow_at is None and cached \
+                and cached[0] == key:
+            _, pixels, delivered, payload_crc = cached  # the same pattern: same pixels
+            overflowed = False
+        else:
+            pixels, delivered = self._roi_pixels(image, x0, y0, width, height, binning)
+            delivered, overflowed = self._limit_delivery(pixels, delivered, fifo_overflow_at)
+            payload_crc = crc32(pixels.data)
+            if control & ControlBits.TEST_PATTERN and fifo_overflow_at is None:
+                self._pattern_frame = (key, pixels, delivered, payload_crc)
         if delivered < pixels.size:
-            pixels.reshape(-1)[delivered:] = 0
-            flags |= FrameFlags.TRUNCATED
             self._regs[Register.DROP_COUNT] += 1
+            flags |= FrameFlags.OVERFLOW if overflowed else FrameFlags.TRUNCATED
         if not self._trigger_fresh:
             flags |= FrameFlags.NO_TRIGGER
         self._trigger_fresh = False
@@ -248,25 +256,43 @@ class CaptureModel:
             bits_per_pixel=self.bits_per_pixel + (2 if binning else 0),
             flags=flags,
             delivered_pixels=delivered,
+            payload_crc=payload_crc,
         )
         self._sequence = (self._sequence + 1) & 0xFFFFFFFF
         self._regs[Register.FRAME_COUNT] = (self._regs[Register.FRAME_COUNT] + 1) & 0xFFFFFFFF
         return frame
 
+    def _limit_delivery(self, pixels: np.ndarray, delivered: int,
+                        fifo_overflow_at: int | None) -> tuple[int, bool]:
+        """Apply a FIFO overrun after ``fifo_overflow_at`` pixels and zero what was not
+        delivered; returns (pixels delivered, whether the FIFO overran)."""
+        overflowed = fifo_overflow_at is not None and fifo_overflow_at < delivered
+        if overflowed:
+            delivered = max(0, fifo_overflow_at or 0)
+            self._regs[Register.OVERFLOW_COUNT] += 1
+            self._overflow_seen = True
+        pixels.reshape(-1)[delivered:] = 0
+        return delivered, overflowed
+
     def _test_pattern(self, shape: tuple[int, ...]) -> np.ndarray:
-        rows, cols = shape
-        y, x = np.ogrid[:rows, :cols]
-        return ((x + TEST_PATTERN_ROW_STEP * y) & ((1 << self.bits_per_pixel) - 1)).astype(
-            np.uint16)
+        if self._pattern is None or self._pattern.shape != shape:
+            rows, cols = shape
+            y, x = np.ogrid[:rows, :cols]
+            self._pattern = ((x + TEST_PATTERN_ROW_STEP * y)
+                             & ((1 << self.bits_per_pixel) - 1)).astype(np.uint16)
+        return self._pattern
 
     @staticmethod
     def _roi_pixels(image: np.ndarray, x0: int, y0: int, width: int, height: int,
                     binning: bool) -> tuple[np.ndarray, int]:
         """Output pixels (zero where missing) and how many lead pixels were delivered."""
-        got = image[y0:y0 + height, x0:x0 + width].astype(np.uint16)
+        got = image[y0:y0 + height, x0:x0 + width]
         rows_got, cols_got = got.shape if got.size else (0, 0)
-        full = np.zeros((height, width), dtype=np.uint16)
-        full[:rows_got, :cols_got] = got
+        if (rows_got, cols_got) == (height, width):
+            full = got.astype(np.uint16)  # a copy: the caller zero-pads it in place
+        else:
+            full = np.zeros((height, width), dtype=np.uint16)
+            full[:rows_got, :cols_got] = got
         if cols_got < width and rows_got:
             delivered_in_row, rows_done = cols_got, 0  # the first ROI row is already short
         else:

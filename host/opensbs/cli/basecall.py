@@ -15,7 +15,7 @@ from ..basecall import (
     call_intensities,
     chemistry_named,
 )
-from ..basecall.cif import read_cif, stack_cif
+from ..basecall.cif import CifData, read_cif, stack_cif
 from ..basecall.fastq import ReadNaming, write_fastq
 from ..basecall.image_set import open_image_set
 from ..basecall.pipeline import IntensityCalls, collect
@@ -149,6 +149,13 @@ def _progress_of(chemistry: str) -> Callable[[int, int], None]:
     return progress
 
 
+def _read_cif_file(path: Path) -> CifData:
+    try:
+        return read_cif(path)
+    except OSError as exc:  # a directory, a missing or unreadable file
+        raise BasecallError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def _load_intensities(inputs: list[Path]) -> tuple[np.ndarray, np.ndarray | None]:
     if len(inputs) == 1 and inputs[0].suffix in (".npy", ".npz"):
         try:
@@ -163,7 +170,7 @@ def _load_intensities(inputs: list[Path]) -> tuple[np.ndarray, np.ndarray | None
         positions = (check_positions(loaded["positions"], intensities.shape[0])
                      if "positions" in loaded else None)
         return intensities, positions
-    return check_intensities(stack_cif([read_cif(path) for path in inputs])), None
+    return check_intensities(stack_cif([_read_cif_file(path) for path in inputs])), None
 
 
 def _summary(calls: IntensityCalls, reads: int) -> dict[str, object]:

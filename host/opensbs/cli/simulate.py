@@ -31,10 +31,17 @@ def simulate(
     reference: Annotated[Path | None, typer.Option(
         help="Reference FASTA (default: bundled PhiX174).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    preset: Annotated[str | None, typer.Option(
+        help="Simulator preset (gentle, miseq-v3, novaseq-x, prototype): its instrument "
+             "model; --tiles, --tile-size, --cycles and --seed still apply and the other "
+             "options are ignored.")] = None,
 ) -> None:
     """Simulate TIFF images (images/tile_TTTT/cycle_CCC.tif) plus truth/ and simulation.json."""
     try:
-        config = SimConfig(
+        config = SimConfig.preset(
+            preset, seed=seed, tile_width_px=tile_size, tile_height_px=tile_size,
+            read_length=cycles, **({} if reference is None else {"reference": reference})
+        ) if preset is not None else SimConfig(
             seed=seed, tile_width_px=tile_size, tile_height_px=tile_size, layout=layout,
             density_per_mm2=density, occupancy=occupancy, chemistry=chemistry,
             read_length=cycles, phasing=phasing, prephasing=prephasing, decay_per_cycle=decay,

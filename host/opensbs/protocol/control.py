@@ -8,6 +8,9 @@ Frame, all little-endian::
     seq      u8 sender's sequence number (wraps at 256)
     ack      u8 for a reply: the seq of the request it answers; otherwise the last
                 seq received from the peer
+    boot_id  u32 device -> host: the device's boot id; host -> device: the boot the request
+                is meant for (0 until the host knows it); the device NAKs any other with
+                STALE_BOOT, so a retransmission never runs in the device's next life
     length   u16 payload bytes, at most MAX_PAYLOAD_BYTES
     payload  length bytes, the message declared for msg_type
     crc      u16 CRC16-CCITT-FALSE over version..payload (sync excluded)
@@ -16,6 +19,10 @@ Every request is answered by exactly one reply: IDENTIFY -> IDENTIFY_REPLY,
 PING -> PONG, GET_STATUS -> STATUS_REPLY, every other request -> ACK, or NAK with an
 ErrorCode. TELEMETRY, FAULT_EVENT, LOG, BOOT and TRIGGER_DONE are unsolicited.
 Integer units on the wire: milli-degrees C, nanolitres, microseconds, per-mille duty.
+
+These declarations are the protocol's single source: ``python -m opensbs.protocol.codegen``
+generates the firmware's tables from them, and IDENTIFY_REPLY carries the hash of them
+(``declaration_hash``) so a host refuses firmware built from other declarations.
 """
 
 import time
@@ -47,14 +54,13 @@ from .errors import (
     UnknownMessageError,
 )
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 SYNC = b"\xa5\x5a"
-HEADER_BYTES = 8
-CRC_BYTES = 2
 MAX_PAYLOAD_BYTES = 512
-MAX_FRAME_BYTES = HEADER_BYTES + MAX_PAYLOAD_BYTES + CRC_BYTES
 MAX_TEXT_BYTES = 200
 MAX_BOARD_ID_BYTES = 32
+TEXT_LIMITS = {"text": MAX_TEXT_BYTES, "board_id": MAX_BOARD_ID_BYTES}  # by field name
+ANY_BOOT = 0  # a request's boot_id before the host knows the device's
 
 
 class MsgType(IntEnum):
@@ -100,6 +106,7 @@ class ErrorCode(IntEnum):
     ESTOP_ACTIVE = 10
     NOT_CONFIGURED = 11
     INTERNAL = 12
+    STALE_BOOT = 13  # the request names a boot_id the device no longer has: not executed
 
 
 class Fault(IntFlag):
@@ -153,10 +160,18 @@ NO_SOURCE = 0xFF  # FAULT_EVENT.source when the fault belongs to no zone/pump/va
 
 Text = PascalString(Int8ul, "utf8")
 
-HeaterCapability = Struct("max_setpoint_mc" / Int32sl)
+HeaterCapability = Struct(
+    "min_setpoint_mc" / Int32sl,
+    "max_setpoint_mc" / Int32sl,
+    "max_ramp_mc_per_s" / Int32ul,
+)
 PumpCapability = Struct("max_rate_nl_per_s" / Int32ul, "capacity_nl" / Int32ul)
 ValveCapability = Struct("ports" / Int8ul)
-TriggerCapability = Struct("lasers" / Int8ul)
+TriggerCapability = Struct(
+    "lasers" / Int8ul,
+    "min_exposure_us" / Int32ul,
+    "max_exposure_us" / Int32ul,
+)
 
 HeaterTelemetry = Struct(
     "temperature_mc" / Int32sl,
@@ -204,9 +219,14 @@ MESSAGES: dict[MsgType, Struct] = {
         "fw_major" / Int8ul,
         "fw_minor" / Int8ul,
         "fw_patch" / Int8ul,
+        "protocol_hash" / Int32ul,  # declaration_hash() of the firmware's generated tables
         "board_id" / Text,
         "board_config_crc" / Int32ul,
         "boot_id" / Int32ul,
+        "heartbeat_timeout_ms" / Int32ul,  # silence after which the board latches
+        "control_period_ms" / Int16ul,
+        "telemetry_period_ms" / Int16ul,
+        "frame_silence_ms" / Int16ul,  # a partial frame is dropped after this silence
         "heaters" / PrefixedArray(Int8ul, HeaterCapability),
         "pumps" / PrefixedArray(Int8ul, PumpCapability),
         "valves" / PrefixedArray(Int8ul, ValveCapability),
@@ -267,9 +287,14 @@ FrameHeader = Struct(
     "msg_type" / Int8ul,
     "seq" / Int8ul,
     "ack" / Int8ul,
+    "boot_id" / Int32ul,
     "length" / Int16ul,
 )
-Crc = Int16ul
+Crc = Int16ul  # CRC16-CCITT-FALSE over version..payload
+HEADER_BYTES = FrameHeader.sizeof()
+CRC_BYTES = Crc.sizeof()
+MAX_FRAME_BYTES = HEADER_BYTES + MAX_PAYLOAD_BYTES + CRC_BYTES
+_HEADER_PARSER = FrameHeader.compile()
 
 
 @dataclass(frozen=True)
@@ -280,6 +305,7 @@ class ControlFrame:
     seq: int
     ack: int
     fields: dict[str, Any] = field(default_factory=dict)
+    boot_id: int = ANY_BOOT
 
 
 def _plain(value: Any) -> Any:
@@ -292,7 +318,7 @@ def _plain(value: Any) -> Any:
 
 
 def _check_text(msg_type: MsgType, fields: dict[str, Any]) -> None:
-    for name, limit in (("text", MAX_TEXT_BYTES), ("board_id", MAX_BOARD_ID_BYTES)):
+    for name, limit in TEXT_LIMITS.items():
         if name in fields and len(str(fields[name]).encode("utf8")) > limit:
             raise MalformedPayloadError(f"{msg_type.name}.{name} longer than {limit} bytes")
 
@@ -320,12 +346,23 @@ def encode_frame(
     seq: int = 0,
     ack: int = 0,
     version: int = PROTOCOL_VERSION,
+    boot_id: int = ANY_BOOT,
 ) -> bytes:
     """Bytes of one complete frame, CRC included."""
     payload = encode_payload(msg_type, fields)
-    body = bytes((version, msg_type, seq & 0xFF, ack & 0xFF)) + len(payload).to_bytes(2, "little")
-    body += payload
-    return SYNC + body + crc16_ccitt(body).to_bytes(2, "little")
+    header = FrameHeader.build({"version": version, "msg_type": msg_type, "seq": seq & 0xFF,
+                                "ack": ack & 0xFF, "boot_id": boot_id & 0xFFFFFFFF,
+                                "length": len(payload)})
+    body = header[len(SYNC):] + payload
+    return SYNC + body + Crc.build(crc16_ccitt(body))
+
+
+def _payload_length(buf: bytes | bytearray) -> int | None:
+    """The header's payload length of the frame ``buf`` starts with (None: header incomplete)."""
+    if len(buf) < HEADER_BYTES:
+        return None
+    length: int = _HEADER_PARSER.parse(bytes(buf[:HEADER_BYTES])).length
+    return length
 
 
 def decode_payload(msg_type: int, payload: bytes) -> dict[str, Any]:
@@ -350,22 +387,26 @@ def decode_frame(data: bytes | bytearray | memoryview) -> ControlFrame:
     """Decode exactly one frame; raises a ProtocolError subclass naming what was wrong."""
     data = bytes(data)
     if len(data) < HEADER_BYTES + CRC_BYTES:
-        raise BadLengthError(f"frame of {len(data)} bytes is shorter than the minimum 10")
+        raise BadLengthError(f"frame of {len(data)} bytes is shorter than the minimum "
+                             f"{HEADER_BYTES + CRC_BYTES}")
     if data[:2] != SYNC:
         raise BadSyncError(f"bad sync marker {data[:2].hex()}, expected {SYNC.hex()}")
-    length = int.from_bytes(data[6:8], "little")
-    if length > MAX_PAYLOAD_BYTES:
-        raise BadLengthError(f"payload length {length} > {MAX_PAYLOAD_BYTES}")
-    if len(data) != HEADER_BYTES + length + CRC_BYTES:
-        raise BadLengthError(f"frame is {len(data)} bytes, header says {length + 10}")
-    expected = crc16_ccitt(data[2 : HEADER_BYTES + length])
-    got = int.from_bytes(data[-2:], "little")
+    header = _HEADER_PARSER.parse(data[:HEADER_BYTES])
+    if header.length > MAX_PAYLOAD_BYTES:
+        raise BadLengthError(f"payload length {header.length} > {MAX_PAYLOAD_BYTES}")
+    end = HEADER_BYTES + header.length
+    if len(data) != end + CRC_BYTES:
+        raise BadLengthError(f"frame is {len(data)} bytes, header says {end + CRC_BYTES}")
+    expected = crc16_ccitt(data[len(SYNC):end])
+    got = Crc.parse(data[end:])
     if got != expected:
         raise BadCrcError(f"CRC 0x{got:04x} != computed 0x{expected:04x}")
-    if data[2] != PROTOCOL_VERSION:
-        raise BadVersionError(f"protocol version {data[2]}, this host speaks {PROTOCOL_VERSION}")
-    fields = decode_payload(data[3], data[HEADER_BYTES : HEADER_BYTES + length])
-    return ControlFrame(MsgType(data[3]), data[4], data[5], fields)
+    if header.version != PROTOCOL_VERSION:
+        raise BadVersionError(f"protocol version {header.version}, this host speaks "
+                              f"{PROTOCOL_VERSION}")
+    fields = decode_payload(header.msg_type, data[HEADER_BYTES:end])
+    return ControlFrame(MsgType(header.msg_type), header.seq, header.ack, fields,
+                        header.boot_id)
 
 
 class FrameSplitter:
@@ -416,7 +457,7 @@ class FrameSplitter:
                 yield BadSyncError(f"{start} bytes before sync marker discarded")
                 del buf[:start]
                 stale = max(0, stale - start)
-            length = int.from_bytes(buf[6:8], "little") if len(buf) >= HEADER_BYTES else 0
+            length = _payload_length(buf) or 0
             if length > MAX_PAYLOAD_BYTES:
                 yield BadLengthError(f"payload length {length} > {MAX_PAYLOAD_BYTES}")
                 del buf[:1]

@@ -15,13 +15,17 @@ import numpy as np
 
 from . import control as c
 from . import image as im
+from . import tables
 
 GOLDEN_PATH = Path(__file__).with_name("golden_vectors.json")
 
-_HEATERS = [{"max_setpoint_mc": 98000}, {"max_setpoint_mc": 105000}]
+_HEATERS = [{"min_setpoint_mc": 4000, "max_setpoint_mc": 98000, "max_ramp_mc_per_s": 5000},
+            {"min_setpoint_mc": -10000, "max_setpoint_mc": 105000, "max_ramp_mc_per_s": 0}]
 _PUMPS = [{"max_rate_nl_per_s": 2_000_000, "capacity_nl": 1_000_000}]
 _VALVES = [{"ports": 24}]
-_TRIGGERS = [{"lasers": 4}]
+_TRIGGERS = [{"lasers": 4, "min_exposure_us": 10, "max_exposure_us": 10_000_000}]
+_LINK_TIMING = {"heartbeat_timeout_ms": 3000, "control_period_ms": 100,
+                "telemetry_period_ms": 1000, "frame_silence_ms": 20}
 
 
 def _control_messages() -> list[tuple[str, c.MsgType, dict[str, Any]]]:
@@ -66,12 +70,15 @@ def _control_messages() -> list[tuple[str, c.MsgType, dict[str, Any]]]:
         ("emergency_stop", T.EMERGENCY_STOP, {}),
         ("identify_reply", T.IDENTIFY_REPLY,
          {"protocol_version": c.PROTOCOL_VERSION, "fw_major": 0, "fw_minor": 1, "fw_patch": 0,
-          "board_id": "pico", "board_config_crc": 0x1234ABCD, "boot_id": 7,
+          "protocol_hash": tables.declaration_hash(), "board_id": "pico",
+          "board_config_crc": 0x1234ABCD, "boot_id": 7, **_LINK_TIMING,
           "heaters": _HEATERS, "pumps": _PUMPS, "valves": _VALVES, "triggers": _TRIGGERS}),
         ("identify_reply_empty_lists_max_board_id", T.IDENTIFY_REPLY,
          {"protocol_version": c.PROTOCOL_VERSION, "fw_major": 255, "fw_minor": 255,
-          "fw_patch": 255, "board_id": "B" * c.MAX_BOARD_ID_BYTES, "board_config_crc": 0,
-          "boot_id": 0xFFFFFFFF, "heaters": [], "pumps": [], "valves": [], "triggers": []}),
+          "fw_patch": 255, "protocol_hash": 0xFFFFFFFF, "board_id": "B" * c.MAX_BOARD_ID_BYTES,
+          "board_config_crc": 0, "boot_id": 0xFFFFFFFF, "heartbeat_timeout_ms": 0xFFFFFFFF,
+          "control_period_ms": 0xFFFF, "telemetry_period_ms": 0, "frame_silence_ms": 1,
+          "heaters": [], "pumps": [], "valves": [], "triggers": []}),
         ("pong", T.PONG, {"token": 0}),
         ("status_reply", T.STATUS_REPLY,
          {"state": c.DeviceState.IDLE, "faults": 0, "uptime_ms": 1000, "heartbeat_age_ms": 250,
@@ -101,15 +108,18 @@ def _control_messages() -> list[tuple[str, c.MsgType, dict[str, Any]]]:
 
 
 def _invalid_control_frames() -> list[dict[str, Any]]:
-    good = c.encode_frame(c.MsgType.PING, {"token": 1}, seq=5, ack=4)
+    good = c.encode_frame(c.MsgType.PING, {"token": 1}, seq=5, ack=4, boot_id=3)
     bad_crc = good[:-1] + bytes([good[-1] ^ 0x01])
     flipped_payload = bytearray(good)
-    flipped_payload[8] ^= 0x80
+    flipped_payload[c.HEADER_BYTES] ^= 0x80
 
-    def reframe(version: int, msg_type: int, payload: bytes, length: int | None = None) -> bytes:
-        n = len(payload) if length is None else length
-        body = bytes((version, msg_type, 9, 0)) + n.to_bytes(2, "little") + payload
-        return c.SYNC + body + c.crc16_ccitt(body).to_bytes(2, "little")
+    def header(version: int, msg_type: int, length: int) -> bytes:
+        return c.FrameHeader.build({"version": version, "msg_type": msg_type, "seq": 9,
+                                    "ack": 0, "boot_id": 3, "length": length})
+
+    def reframe(version: int, msg_type: int, payload: bytes) -> bytes:
+        body = header(version, msg_type, len(payload))[len(c.SYNC):] + payload
+        return c.SYNC + body + c.Crc.build(c.crc16_ccitt(body))
 
     E = c.ErrorCode
     return [
@@ -118,17 +128,20 @@ def _invalid_control_frames() -> list[dict[str, Any]]:
         {"name": "bad_crc", "hex": bad_crc.hex(), "error": "BadCrcError", "nak": E.BAD_CRC.name},
         {"name": "corrupt_payload", "hex": bytes(flipped_payload).hex(), "error": "BadCrcError",
          "nak": E.BAD_CRC.name},
-        {"name": "bad_version", "hex": reframe(2, c.MsgType.PING, b"\0\0\0\0").hex(),
+        {"name": "version_1", "hex": reframe(1, c.MsgType.PING, b"\0\0\0\0").hex(),
          "error": "BadVersionError", "nak": E.BAD_VERSION.name},
-        {"name": "unknown_message", "hex": reframe(1, 0x7E, b"").hex(),
+        {"name": "bad_version", "hex": reframe(3, c.MsgType.PING, b"\0\0\0\0").hex(),
+         "error": "BadVersionError", "nak": E.BAD_VERSION.name},
+        {"name": "unknown_message", "hex": reframe(c.PROTOCOL_VERSION, 0x7E, b"").hex(),
          "error": "UnknownMessageError", "nak": E.UNKNOWN_MESSAGE.name},
-        {"name": "short_payload", "hex": reframe(1, c.MsgType.PING, b"\0\0").hex(),
+        {"name": "short_payload",
+         "hex": reframe(c.PROTOCOL_VERSION, c.MsgType.PING, b"\0\0").hex(),
          "error": "MalformedPayloadError", "nak": E.BAD_LENGTH.name},
-        {"name": "trailing_payload", "hex": reframe(1, c.MsgType.IDENTIFY, b"\0").hex(),
+        {"name": "trailing_payload",
+         "hex": reframe(c.PROTOCOL_VERSION, c.MsgType.IDENTIFY, b"\0").hex(),
          "error": "BadLengthError", "nak": E.BAD_LENGTH.name},
         {"name": "length_over_maximum",
-         "hex": (c.SYNC + bytes((1, c.MsgType.LOG, 1, 0))
-                 + (c.MAX_PAYLOAD_BYTES + 1).to_bytes(2, "little")).hex(),
+         "hex": header(c.PROTOCOL_VERSION, c.MsgType.LOG, c.MAX_PAYLOAD_BYTES + 1).hex(),
          "error": "BadLengthError", "nak": None},
         {"name": "truncated", "hex": good[:-3].hex(), "error": "BadLengthError", "nak": None},
     ]
@@ -173,13 +186,12 @@ def _image_frames() -> list[dict[str, Any]]:
         kw.update(extra)
         data = im.encode_image_frame(px, **kw)
         frame = im.decode_image_frame(data)
-        trailer = data[-im.IMAGE_CRC_BYTES - im.IMAGE_TRAILER_BYTES:-im.IMAGE_CRC_BYTES]
+        trailer = im.ImageTrailer.parse(data[-im.IMAGE_CRC_BYTES - im.IMAGE_TRAILER_BYTES:])
         out.append({"name": name, "hex": data.hex(), "header": _header_dict(frame.header),
-                    "header_flags": int.from_bytes(data[6:8], "little"),
-                    "trailer": {"status": int.from_bytes(trailer[:2], "little"),
-                                "reserved": int.from_bytes(trailer[2:4], "little"),
-                                "delivered_pixels": int.from_bytes(trailer[4:], "little")},
-                    "pixels": px.tolist(), "crc32": int.from_bytes(data[-4:], "little")})
+                    "header_flags": im.ImageHeader.parse(data).flags,
+                    "trailer": {"status": trailer.status, "reserved": trailer.reserved,
+                                "delivered_pixels": trailer.delivered_pixels},
+                    "pixels": px.tolist(), "crc32": im.ImageCrc.parse(data[-4:])})
     return out
 
 
@@ -249,15 +261,19 @@ def build_golden_vectors() -> dict[str, Any]:
     """All vectors, as the JSON document written to GOLDEN_PATH."""
     control = []
     for seq, (name, msg_type, fields) in enumerate(_control_messages()):
-        data = c.encode_frame(msg_type, fields, seq=seq, ack=(seq * 7) & 0xFF)
+        boot_id = 0 if seq % 4 == 0 else (seq * 0x01000193) & 0xFFFFFFFF  # 0: any boot
+        data = c.encode_frame(msg_type, fields, seq=seq, ack=(seq * 7) & 0xFF, boot_id=boot_id)
         decoded = c.decode_frame(data)
         control.append({"name": name, "msg_type": msg_type.name, "seq": decoded.seq,
-                        "ack": decoded.ack, "fields": decoded.fields, "hex": data.hex()})
+                        "ack": decoded.ack, "boot_id": decoded.boot_id,
+                        "fields": decoded.fields, "hex": data.hex()})
     commands, replies = _register_packets()
     return {
         "control_link": {
             "protocol_version": c.PROTOCOL_VERSION,
+            "protocol_hash": tables.declaration_hash(),
             "sync": c.SYNC.hex(),
+            "header_bytes": c.HEADER_BYTES,
             "max_payload_bytes": c.MAX_PAYLOAD_BYTES,
             "msg_types": _enum_table(c.MsgType),
             "error_codes": _enum_table(c.ErrorCode),

@@ -16,13 +16,14 @@ Upstream (bridge -> host) packets, all little-endian, every length a multiple of
 Downstream (host -> bridge): 16-byte register commands (write or read).
 """
 
+import functools
 from dataclasses import dataclass, replace
 from enum import IntEnum, IntFlag
 
 import numpy as np
 from construct import Const, ConstructError, Int8ul, Int16ul, Int32ul, Int64ul, Struct
 
-from .crc import crc32
+from .crc import crc32, crc32_combine, crc32_shift_operator
 from .errors import (
     BadCrcError,
     BadLengthError,
@@ -36,10 +37,8 @@ IMAGE_MAGIC = b"OSIF"
 REGISTER_COMMAND_MAGIC = b"OSRC"
 REGISTER_REPLY_MAGIC = b"OSRR"
 IMAGE_LINK_VERSION = 2
-IMAGE_HEADER_BYTES = 36
-IMAGE_TRAILER_BYTES = 8
-IMAGE_CRC_BYTES = 4
-REGISTER_PACKET_BYTES = 16
+RTL_REVISION = 1  # the capture RTL's revision, low half of the VERSION register
+VERSION_REGISTER_VALUE = IMAGE_LINK_VERSION << 16 | RTL_REVISION
 MAX_IMAGE_DIMENSION = 8192
 MAX_PAYLOAD_BYTES = MAX_IMAGE_DIMENSION * MAX_IMAGE_DIMENSION * 2
 
@@ -128,6 +127,8 @@ ImageTrailer = Struct(
     "delivered_pixels" / Int32ul,  # pixels from the sensor; the rest of the payload is zero
 )
 
+ImageCrc = Int32ul  # CRC-32 over header, payload and trailer
+
 RegisterCommand = Struct(
     "magic" / Const(REGISTER_COMMAND_MAGIC),
     "op" / Int8ul,
@@ -146,9 +147,20 @@ RegisterReply = Struct(
     "crc" / Int32ul,  # CRC-32 over the 12 bytes before it
 )
 
-# Compiled once for speed. Compiled parsers skip some checks, so decode_image_header checks
-# the magic and every field itself and never relies on the parser for validation.
+IMAGE_HEADER_BYTES = ImageHeader.sizeof()
+IMAGE_TRAILER_BYTES = ImageTrailer.sizeof()
+IMAGE_CRC_BYTES = ImageCrc.sizeof()
+REGISTER_PACKET_BYTES = RegisterCommand.sizeof()
+_REGISTER_CRC_OFFSET = REGISTER_PACKET_BYTES - Int32ul.sizeof()
+
+_crc32_shift = functools.lru_cache(maxsize=8)(crc32_shift_operator)
+
+# Compiled once for speed. Compiled parsers skip some checks, so the decoders check the
+# magic and every field themselves and never rely on the parser for validation.
 _IMAGE_HEADER_PARSER = ImageHeader.compile()
+_TRAILER_PARSER = ImageTrailer.compile()
+_REGISTER_PARSERS = {REGISTER_COMMAND_MAGIC: RegisterCommand.compile(),
+                     REGISTER_REPLY_MAGIC: RegisterReply.compile()}
 
 
 @dataclass(frozen=True)
@@ -252,7 +264,7 @@ def decode_image_frame(data: bytes | bytearray | memoryview,
         raise BadLengthError(f"frame is {len(data)} bytes, header says {header.frame_bytes}")
     view = memoryview(data)
     end = len(data) - IMAGE_CRC_BYTES
-    got = int.from_bytes(view[end:], "little")
+    got = ImageCrc.parse(view[end:])
     expected = crc32(view[:end])
     if got != expected:
         raise BadCrcError(f"frame {header.sequence}: CRC 0x{got:08x} != 0x{expected:08x}")
@@ -268,9 +280,8 @@ def decode_image_frame(data: bytes | bytearray | memoryview,
 
 def _decode_trailer(trailer: memoryview, header: ImageFrameHeader) -> tuple[FrameFlags, int]:
     """Check the 8-byte trailer of ``header``'s frame; returns (status flags, delivered)."""
-    status = int.from_bytes(trailer[0:2], "little")
-    reserved = int.from_bytes(trailer[2:4], "little")
-    delivered = int.from_bytes(trailer[4:8], "little")
+    parsed = _TRAILER_PARSER.parse(bytes(trailer))
+    status, reserved, delivered = parsed.status, parsed.reserved, parsed.delivered_pixels
     if status & ~STATUS_FLAGS:
         raise MalformedPayloadError(f"frame {header.sequence}: trailer status bits "
                                     f"0x{status & ~STATUS_FLAGS:04x} undefined")
@@ -297,14 +308,17 @@ def encode_image_frame(
     bits_per_pixel: int = 12,
     flags: int = 0,
     delivered_pixels: int | None = None,
+    payload_crc: int | None = None,
 ) -> bytes:
     """Bytes of one image frame for ``pixels`` ((height, width) integers).
 
     ``flags``: any FrameFlags; OVERFLOW/TRUNCATED go into the trailer status, the others into
     the header. ``delivered_pixels``: pixels that came from the sensor (default all of them).
+    ``payload_crc``: CRC-32 of the u16 payload when the caller already knows it (a repeated
+    test pattern): the frame CRC is then combined from it without another pass over it.
     """
     height, width = pixels.shape
-    payload = np.ascontiguousarray(pixels, dtype="<u2").tobytes()
+    payload = np.ascontiguousarray(pixels, dtype="<u2").data.cast("B")  # no copy
     if delivered_pixels is None:
         delivered_pixels = width * height
     try:
@@ -321,7 +335,7 @@ def encode_image_frame(
                 "bits_per_pixel": bits_per_pixel,
                 "channel": channel,
                 "reserved": 0,
-                "payload_length": len(payload),
+                "payload_length": payload.nbytes,
             }
         )
         trailer = ImageTrailer.build({"status": int(flags) & STATUS_FLAGS, "reserved": 0,
@@ -330,56 +344,71 @@ def encode_image_frame(
         raise MalformedPayloadError(f"cannot encode image frame: {exc}") from exc
     decoded = decode_image_header(header)  # the same checks as the receiver applies
     _decode_trailer(memoryview(trailer), decoded)
-    body = header + payload + trailer
-    return body + crc32(body).to_bytes(4, "little")
+    if payload_crc is None:
+        crc = crc32(payload, crc32(header))
+    else:
+        crc = crc32_combine(crc32(header), payload_crc, _crc32_shift(payload.nbytes))
+    crc = crc32(trailer, crc)
+    return b"".join((header, payload, trailer, ImageCrc.build(crc)))  # the one copy
 
 
-def _register_packet(magic: bytes, b4: int, b5: int, address: int, value: int) -> bytes:
-    body = magic + bytes((b4, b5)) + address.to_bytes(2, "little") + value.to_bytes(4, "little")
-    return body + crc32(body).to_bytes(4, "little")
+def _register_packet(packet: Struct, fields: dict[str, int]) -> bytes:
+    try:
+        body = packet.build({**fields, "crc": 0})[:_REGISTER_CRC_OFFSET]
+    except ConstructError as exc:
+        raise MalformedPayloadError(f"register packet field out of range: {exc}") from exc
+    return body + Int32ul.build(crc32(body))
 
 
 def encode_register_command(op: RegisterOp, tag: int, address: int, value: int = 0) -> bytes:
     """A 16-byte register write/read command."""
-    if not (0 <= tag <= 0xFF and 0 <= address <= 0xFFFF and 0 <= value <= 0xFFFFFFFF):
-        raise MalformedPayloadError(f"register command field out of range: {tag=} {address=}")
-    return _register_packet(REGISTER_COMMAND_MAGIC, RegisterOp(op), tag, address, value)
+    return _register_packet(RegisterCommand, {"op": RegisterOp(op), "tag": tag,
+                                              "address": address, "value": value})
 
 
 def encode_register_reply(
     tag: int, address: int, value: int, status: RegisterStatus = RegisterStatus.OK
 ) -> bytes:
     """A 16-byte register reply."""
-    return _register_packet(REGISTER_REPLY_MAGIC, tag, RegisterStatus(status), address, value)
+    return _register_packet(RegisterReply, {"tag": tag, "status": RegisterStatus(status),
+                                            "address": address, "value": value})
 
 
-def _check_register_packet(data: bytes | bytearray | memoryview, magic: bytes) -> bytes:
+def parse_register_packet(data: bytes | bytearray | memoryview, magic: bytes) -> dict[str, int]:
+    """Fields of a 16-byte register command (``magic`` REGISTER_COMMAND_MAGIC) or reply, CRC
+    not yet checked (``crc_ok`` says); BadLengthError/BadSyncError for bytes that are not one."""
     data = bytes(data)
     if len(data) != REGISTER_PACKET_BYTES:
-        raise BadLengthError(f"register packet is {len(data)} bytes, expected 16")
-    if data[:4] != magic:
+        raise BadLengthError(f"register packet is {len(data)} bytes, expected "
+                             f"{REGISTER_PACKET_BYTES}")
+    if data[:len(magic)] != magic:
         raise BadSyncError(f"bad register packet magic {data[:4].hex()}, expected {magic.hex()}")
-    got = int.from_bytes(data[12:], "little")
-    if got != crc32(data[:12]):
-        raise BadCrcError(f"register packet CRC 0x{got:08x} != 0x{crc32(data[:12]):08x}")
-    return data
+    fields = dict(_REGISTER_PARSERS[magic].parse(data))
+    fields["crc_ok"] = fields["crc"] == crc32(data[:_REGISTER_CRC_OFFSET])
+    return fields
+
+
+def _checked_register_packet(data: bytes | bytearray | memoryview,
+                             magic: bytes) -> dict[str, int]:
+    fields = parse_register_packet(data, magic)
+    if not fields["crc_ok"]:
+        raise BadCrcError(f"register packet CRC 0x{fields['crc']:08x} does not match")
+    return fields
 
 
 def decode_register_command(data: bytes | bytearray | memoryview) -> RegisterAccess:
-    data = _check_register_packet(data, REGISTER_COMMAND_MAGIC)
+    f = _checked_register_packet(data, REGISTER_COMMAND_MAGIC)
     try:
-        op = RegisterOp(data[4])
+        op = RegisterOp(f["op"])
     except ValueError as exc:
-        raise UnknownMessageError(f"unknown register op {data[4]}") from exc
-    address = int.from_bytes(data[6:8], "little")
-    return RegisterAccess(op, data[5], address, int.from_bytes(data[8:12], "little"))
+        raise UnknownMessageError(f"unknown register op {f['op']}") from exc
+    return RegisterAccess(op, f["tag"], f["address"], f["value"])
 
 
 def decode_register_reply(data: bytes | bytearray | memoryview) -> RegisterAccess:
-    data = _check_register_packet(data, REGISTER_REPLY_MAGIC)
+    f = _checked_register_packet(data, REGISTER_REPLY_MAGIC)
     try:
-        status = RegisterStatus(data[5])
+        status = RegisterStatus(f["status"])
     except ValueError as exc:
-        raise MalformedPayloadError(f"unknown register status {data[5]}") from exc
-    address = int.from_bytes(data[6:8], "little")
-    return RegisterAccess(None, data[4], address, int.from_bytes(data[8:12], "little"), status)
+        raise MalformedPayloadError(f"unknown register status {f['status']}") from exc
+    return RegisterAccess(None, f["tag"], f["address"], f["value"], status)

@@ -17,6 +17,14 @@ Public API::
     truth.save("out/truth"); TileTruth.load("out/truth", 1101)
     P = phasing_matrix(truth.phasing, truth.prephasing)  # exact phasing model of the images
 
+Instruments as hard as real ones (noise fitted to real runs, context errors, optical
+artefacts; every effect a `SimConfig` field that is off at its default)::
+
+    from opensbs.sim.presets import preset_config, preset_names
+    config = SimConfig.preset("miseq-v3", seed=1, tile_width_px=512)  # also "novaseq-x",
+    sim = TileSimulator(config, 1101)          # "prototype"; "gentle" == SimConfig()
+    sim.last_emitted_e   # (N, C) signal plus cluster noise, times the optical gain
+
 Writing and reading whole simulated runs on disk (`opensbs simulate`)::
 
     from opensbs.sim import write_simulated_run, SimulatedRun

@@ -1,4 +1,9 @@
-"""`SimConfig`: every parameter of a simulated flow cell, with realistic defaults.
+"""`SimConfig`: every parameter of a simulated flow cell.
+
+``SimConfig()`` is the gentle simulator (the ``gentle`` preset): the image model with the
+defaults below and every realism effect off (each effect field's default is no effect).
+``SimConfig.preset("miseq-v3")`` and the other presets (`opensbs.sim.presets`) switch the
+effects on at sizes taken from real runs; docs/simulator.md lists them and their sources.
 
 Defaults describe an Illumina-class instrument imaged by a 6.5 µm-pixel sCMOS camera through a
 20x objective (0.325 µm per pixel at the flow cell). Sources and assumptions:
@@ -27,6 +32,7 @@ import numpy as np
 
 from .chemistry import Chemistry, channel_encoding, parse_chemistry
 from .errors import SimConfigError
+from .noise import BrightnessModel
 
 
 class Layout:
@@ -70,6 +76,36 @@ class SimConfig:
     drift_jitter_px: float = 0.3
     drift_rate_px_per_cycle: tuple[float, float] = (0.02, 0.01)
     channel_offset_max_px: float = 0.5
+    # Realism effects (all off at their defaults; presets.py turns them on, with sources).
+    # brightness and cluster noise (opensbs.sim.noise): the AYB/simNGS model of a real run
+    brightness_model: str = BrightnessModel.LOGNORMAL  # or "logistic", "weibull"
+    brightness_shape: float = 0.0  # logistic: scale/location; weibull: shape
+    cluster_noise: float = 0.0  # noise sd at cycle 1, fraction of the median brightness
+    cluster_noise_growth_per_cycle: float = 0.0  # sd(t) = noise * (1 + growth * (t - 1))
+    cluster_noise_dof: float = 0.0  # Student-t degrees of freedom (0: Gaussian)
+    cluster_offset_sd: float = 0.0  # persistent per-cluster offset, fraction of the median
+    # per-cluster chemistry (opensbs.sim.cluster_phasing, tile)
+    decay_spread_log: float = 0.0  # log-sd of a cluster's decay-rate multiplier
+    phasing_spread_log: float = 0.0  # log-sd of a cluster's phasing/prephasing multiplier
+    ggc_phasing_factor: float = 0.0  # extra lag (x phasing) incorporating the base after GGC
+    homopolymer_phasing_factor: float = 0.0  # the same after a homopolymer run of >= 3
+    g_quench: float = 0.0  # signal lost by a base that follows a G
+    t_accumulation: float = 0.0  # fraction of each T signal left behind for good
+    # optics (opensbs.sim.artefacts)
+    edge_falloff: float = 0.0  # illumination loss at the tile corners
+    focus_drift_px_per_cycle: float = 0.0  # PSF sigma growth per cycle
+    focus_jitter_px: float = 0.0  # per-cycle autofocus error (PSF sigma, rms, widening)
+    focus_tilt_px: float = 0.0  # PSF sigma difference from the left to the right edge
+    bubbles_per_mm2_cycle: float = 0.0
+    bubble_radius_px: float = 60.0
+    bubble_lifetime_cycles: int = 3
+    bubble_transmission: float = 0.2
+    dust_per_mm2: float = 0.0
+    dust_brightness_e: float = 40_000.0
+    dust_radius_px: float = 5.0
+    cluster_size_spread: float = 0.0  # cluster radius beyond the PSF: psf * spread * |z|
+    # patterned flow cells: wells seeded from a neighbour's template (pad hopping)
+    duplicate_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "chemistry", _parse_chemistry(self.chemistry))
@@ -79,7 +115,15 @@ class SimConfig:
         _check_positive(self, "pixel_size_um", "density_per_mm2", "well_pitch_um",
                         "brightness_median_e", "psf_sigma_px", "gain_adu_per_e")
         _check_non_negative(self, "brightness_sigma_log", "background_e", "read_noise_e",
-                            "offset_adu", "drift_jitter_px", "channel_offset_max_px")
+                            "offset_adu", "drift_jitter_px", "channel_offset_max_px",
+                            "brightness_shape", "cluster_noise",
+                            "cluster_noise_growth_per_cycle", "cluster_offset_sd",
+                            "decay_spread_log", "phasing_spread_log", "ggc_phasing_factor",
+                            "homopolymer_phasing_factor", "focus_drift_px_per_cycle",
+                            "focus_jitter_px", "bubbles_per_mm2_cycle", "bubble_radius_px",
+                            "dust_per_mm2", "dust_brightness_e", "dust_radius_px",
+                            "cluster_size_spread")
+        _check_realism(self)
         if self.layout not in (Layout.RANDOM, Layout.PATTERNED):
             raise SimConfigError(f"layout must be 'random' or 'patterned', not {self.layout!r}")
         if not 0.0 <= self.occupancy <= 1.0:
@@ -141,11 +185,40 @@ class SimConfig:
             values["drift_rate_px_per_cycle"] = tuple(values["drift_rate_px_per_cycle"])
         return cls(**values)
 
+    @classmethod
+    def preset(cls, name: str, **changes: Any) -> "SimConfig":
+        """The named preset (`opensbs.sim.presets`) with ``changes`` applied."""
+        from .presets import preset_config
+
+        return preset_config(name, **changes)
+
     def replace(self, **changes: Any) -> "SimConfig":
         """A copy with ``changes`` applied (validated again)."""
         values = asdict(self)
         values.update(changes)
         return SimConfig(**values)
+
+
+def _check_realism(config: SimConfig) -> None:
+    if config.brightness_model not in BrightnessModel.ALL:
+        raise SimConfigError(f"brightness_model must be one of {list(BrightnessModel.ALL)}, "
+                             f"not {config.brightness_model!r}")
+    if config.brightness_model != BrightnessModel.LOGNORMAL and config.brightness_shape <= 0:
+        raise SimConfigError(f"brightness_shape must be > 0 for the {config.brightness_model} "
+                             "brightness model")
+    if config.cluster_noise_dof != 0 and not config.cluster_noise_dof > 2:
+        raise SimConfigError(f"cluster_noise_dof must be 0 (Gaussian) or > 2, "
+                             f"got {config.cluster_noise_dof}")
+    for name, high in (("g_quench", 1.0), ("t_accumulation", 0.1), ("edge_falloff", 1.0),
+                       ("duplicate_fraction", 0.5)):
+        if not 0.0 <= getattr(config, name) < high:
+            raise SimConfigError(f"{name} must be in [0, {high}), got {getattr(config, name)}")
+    if not 0.0 <= config.bubble_transmission <= 1.0:
+        raise SimConfigError(f"bubble_transmission must be in [0, 1], "
+                             f"got {config.bubble_transmission}")
+    if not np.isfinite(config.focus_tilt_px):
+        raise SimConfigError("focus_tilt_px must be finite")
+    _check_positive_int(config, "bubble_lifetime_cycles")
 
 
 def _parse_chemistry(value: Chemistry | str) -> Chemistry:

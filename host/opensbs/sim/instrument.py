@@ -36,6 +36,7 @@ from .config import SimConfig
 from .coupling import SAMPLE_PERIOD_MS, ChemistryObserver, IncorporationSpec
 from .errors import SimConfigError
 from .flowcell import FlowCell
+from .presets import preset_config
 
 if TYPE_CHECKING:
     from ..recipe import Recipe
@@ -68,14 +69,18 @@ class VirtualInstrument:
 
     @classmethod
     def from_recipe(cls, recipe: "Recipe", *, seed: int = 0, board: str | Path = "pico",
+                    preset: str | None = None,
                     **config_changes: object) -> "VirtualInstrument":
-        """An instrument for ``recipe``: its tiles, tile size, chemistry, cycles, bit depth and
+        """An instrument for ``recipe``: the simulator preset (``preset``, else the recipe's
+        ``[sim] preset``) with the recipe's tiles, tile size, chemistry, cycles, bit depth and
         incorporation step; ``config_changes`` override any other `SimConfig` field."""
         flowcell = recipe.flowcell
-        config = SimConfig(seed=seed, tile_width_px=flowcell.width_px,
-                           tile_height_px=flowcell.height_px,
-                           chemistry=Chemistry(recipe.run.chemistry),
-                           read_length=recipe.total_cycles, adc_bits=recipe.imaging.bit_depth)
+        config = preset_config(preset or recipe.sim.preset, seed=seed,
+                               tile_width_px=flowcell.width_px,
+                               tile_height_px=flowcell.height_px,
+                               chemistry=Chemistry(recipe.run.chemistry),
+                               read_length=recipe.total_cycles,
+                               adc_bits=recipe.imaging.bit_depth)
         if config_changes:
             config = config.replace(**config_changes)
         return cls(config, flowcell.tile_numbers(), board=board, board_seed=seed,

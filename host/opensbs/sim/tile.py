@@ -3,14 +3,18 @@
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
+from .artefacts import Bubbles, apply_psf_field, illumination_gain, plan_dust
 from .chemistry import base_to_channel_matrix, channel_encoding
+from .cluster_phasing import ClusterPhasingWindow
 from .config import Layout, SimConfig
 from .errors import CycleLimitError, SimConfigError
-from .geometry import TileGeometry, patterned_positions, random_positions
+from .geometry import TileGeometry, patterned_positions, random_positions, tile_area_mm2
+from .noise import draw_brightness, draw_cluster_noise, noise_correlation, noise_sd_fraction
 from .optics import apply_psf, digitise, splat_bilinear
 from .phasing import PhasingWindow
-from .reference import Reference, bundled_phix_path, read_fasta, sample_templates
+from .reference import Reference, Templates, bundled_phix_path, read_fasta, sample_templates
 from .truth import TileTruth
 
 # Incorporation efficiency falls off as exp(-0.5 (dT / width)^2) away from the set-point;
@@ -20,6 +24,8 @@ INCORPORATION_TEMPERATURE_WIDTH_C = 10.0
 # Seed-stream purposes: each random source has its own stream, so results do not depend on
 # the order in which they are drawn.
 _GEOMETRY, _TEMPLATES, _BRIGHTNESS, _STAGE, _NOISE = range(5)
+_CLUSTER_NOISE, _TRAITS, _ARTEFACTS, _FOCUS, _DUPLICATES, _SIZES = range(5, 11)
+G_CODE, T_CODE = 2, 3
 
 
 @dataclass(frozen=True)
@@ -73,9 +79,12 @@ class TileSimulator:
         n = len(self.geometry.positions_px)
         templates = sample_templates(self._rng(_TEMPLATES), self._reference, n,
                                      config.read_length + self._window.template_margin)
+        if config.duplicate_fraction > 0 and config.layout == Layout.PATTERNED:
+            templates = self._pad_hop(templates)
         self._templates = templates
-        self.brightness_e = self._rng(_BRIGHTNESS).lognormal(
-            np.log(config.brightness_median_e), config.brightness_sigma_log, n)
+        self.brightness_e = draw_brightness(
+            self._rng(_BRIGHTNESS), n, config.brightness_model, config.brightness_median_e,
+            config.brightness_sigma_log, config.brightness_shape)
         stage = self._rng(_STAGE)
         self.channel_offsets_px = stage.uniform(-1.0, 1.0, (config.n_channels, 2)) * \
             config.channel_offset_max_px
@@ -86,6 +95,10 @@ class TileSimulator:
             k: [] for k in ("drift_px", "phasing", "prephasing", "decay_factor",
                             "reagent_fraction", "temperature_error_c")}
         self.last_signal_e = np.zeros((n, config.n_channels), dtype=np.float32)
+        self._emitted_e = self.last_signal_e
+        self.optical_gain: np.ndarray | None = None
+        self._focus_sigma_px = config.psf_sigma_px
+        self._setup_realism(n)
 
     # -- public state -------------------------------------------------------------------------
     @property
@@ -95,6 +108,13 @@ class TileSimulator:
     @property
     def sequences(self) -> np.ndarray:
         return self._templates.codes[:, : self.config.read_length]
+
+    @property
+    def last_emitted_e(self) -> np.ndarray:
+        """(N, C) what each cluster emitted in the last cycle: ``last_signal_e`` plus cluster
+        noise, times the illumination and bubbles (``last_signal_e`` itself when those are off).
+        """
+        return self._emitted_e
 
     @property
     def cycle(self) -> int:
@@ -108,7 +128,10 @@ class TileSimulator:
     # -- one cycle ----------------------------------------------------------------------------
     def next_cycle(self, conditions: CycleConditions | None = None,
                    noise: bool = True) -> np.ndarray:
-        """Incorporate, image and digitise the next cycle: ``(C, H, W)`` uint16 counts."""
+        """Incorporate, image and digitise the next cycle: ``(C, H, W)`` uint16 counts.
+
+        ``noise=False`` leaves out the camera's shot and read noise; the cluster noise of the
+        realism effects is part of what the clusters emit and stays."""
         self.advance(conditions)
         images = np.empty(self.shape, dtype=np.uint16)
         for channel in range(self.config.n_channels):
@@ -124,9 +147,15 @@ class TileSimulator:
         conditions = conditions or CycleConditions()
         phasing, prephasing = conditions.rates(config.phasing, config.prephasing)
         self._window.advance(phasing, prephasing)
+        if self._cluster_phasing is not None:
+            self._cluster_phasing.advance(phasing, prephasing)
         if self.cycle > 1:
             self._decay *= 1.0 - config.decay_per_cycle
+            if self._cluster_decay is not None and self._decay_rate is not None:
+                self._cluster_decay *= 1.0 - self._decay_rate
         self.last_signal_e = self._cluster_signal_e()
+        self._emitted_e = self._emitted_signal_e()
+        self._focus_sigma_px = self._focus_sigma()
         for key, value in (("drift_px", self._drift(self.cycle)), ("phasing", phasing),
                            ("prephasing", prephasing), ("decay_factor", self._decay),
                            ("reagent_fraction", conditions.reagent_fraction),
@@ -141,11 +170,25 @@ class TileSimulator:
         if not 0 <= channel < config.n_channels:
             raise SimConfigError(f"channel {channel} outside 0..{config.n_channels - 1}")
         drift = np.asarray(self._history["drift_px"][-1])
-        xy = self.positions + drift + self.channel_offsets_px[channel]
-        expected = splat_bilinear(xy, self.last_signal_e[:, channel], config.tile_height_px,
-                                  config.tile_width_px)
-        apply_psf(expected, config.psf_sigma_px)
+        shift = drift + self.channel_offsets_px[channel]
+        if self._size_offsets is None:
+            expected = splat_bilinear(self.positions + shift, self._emitted_e[:, channel],
+                                      config.tile_height_px, config.tile_width_px)
+        else:  # each cluster as 4 points: wider clusters spread further
+            points = (self.positions + shift)[:, None, :] + self._size_offsets
+            expected = splat_bilinear(points.reshape(-1, 2),
+                                      np.repeat(self._emitted_e[:, channel] / 4, 4),
+                                      config.tile_height_px, config.tile_width_px)
+        if self._dust is not None:
+            expected += splat_bilinear(self._dust[0] + shift, self._dust[1],
+                                       config.tile_height_px, config.tile_width_px)
+        if self._focus_effects:
+            apply_psf_field(expected, self._focus_sigma_px, config.focus_tilt_px)
+        else:
+            apply_psf(expected, config.psf_sigma_px)
         expected += np.float32(config.background_e)
+        if self._emitted_e is not self.last_signal_e:  # cluster noise may dip below zero
+            np.maximum(expected, np.float32(0.0), out=expected)
         noise_rng = self._rng(_NOISE, self.cycle, channel) if noise else None
         return digitise(expected, noise_rng, shot_noise=config.shot_noise,
                         read_noise_e=config.read_noise_e, gain_adu_per_e=config.gain_adu_per_e,
@@ -194,11 +237,136 @@ class TileSimulator:
         return np.asarray(self.config.drift_rate_px_per_cycle) * (cycle - 1) + jitter
 
     def _cluster_signal_e(self) -> np.ndarray:
-        """(N, C) clean photo-electrons of each cluster in each channel this cycle."""
-        positions, weights = self._window.emitting()
+        """(N, C) clean photo-electrons of each cluster in each channel this cycle (with the
+        dye effects: G-quenching and accumulated T, which are systematic, not noise)."""
+        config = self.config
         codes = self._templates.codes
-        signal = np.zeros((len(codes), self.config.n_channels), dtype=np.float32)
+        n = len(codes)
+        signal = np.zeros((n, config.n_channels), dtype=np.float32)
+        t_shown = np.zeros(n, dtype=np.float32) if self._t_residual_e is not None else None
+        if self._cluster_phasing is None:
+            positions, shared = self._window.emitting()
+            weights: list[np.ndarray | np.float32] = [np.float32(w) for w in shared]
+        else:
+            positions, matrix = self._cluster_phasing.emitting()
+            weights = list(matrix.T)
         for position, weight in zip(positions, weights, strict=True):
-            signal += np.float32(weight) * self._base_to_channel[codes[:, position]]
-        signal *= (self.brightness_e * self._decay).astype(np.float32)[:, None]
+            shown = codes[:, position]
+            if config.g_quench > 0 and position > 0:
+                weight = weight * np.where(codes[:, position - 1] == G_CODE,
+                                           np.float32(1.0 - config.g_quench), np.float32(1.0))
+            if np.ndim(weight):
+                signal += weight[:, None] * self._base_to_channel[shown]  # type: ignore[index]
+            else:
+                signal += weight * self._base_to_channel[shown]
+            if t_shown is not None:
+                t_shown += weight * (shown == T_CODE)
+        scale = self.brightness_e * (self._decay if self._cluster_decay is None
+                                     else self._cluster_decay)
+        signal *= scale.astype(np.float32)[:, None]
+        if t_shown is not None and self._t_residual_e is not None:
+            self._t_residual_e += np.float32(config.t_accumulation) * t_shown * \
+                scale.astype(np.float32)
+            signal += self._t_residual_e[:, None] * self._base_to_channel[T_CODE]
         return signal
+
+    def _emitted_signal_e(self) -> np.ndarray:
+        """(N, C) what the clusters emit towards the camera this cycle: the clean signal plus
+        cluster noise, times the illumination and any bubble (the clean one when all off)."""
+        config = self.config
+        gain = self._illumination
+        if self._bubbles is not None:
+            bubble = self._bubbles.gain(self.positions, self.cycle, config.bubble_transmission)
+            if bubble is not None:
+                gain = bubble if gain is None else gain * bubble
+        self.optical_gain = gain
+        if self._noise_cholesky is None and self._offset_e is None and gain is None:
+            return self.last_signal_e
+        emitted = self.last_signal_e.copy()
+        level_e = config.brightness_median_e * self._decay
+        if self._noise_cholesky is not None:
+            sd_e = noise_sd_fraction(config.cluster_noise, config.cluster_noise_growth_per_cycle,
+                                     self.cycle) * level_e
+            noise = draw_cluster_noise(self._rng(_CLUSTER_NOISE, self.cycle), len(emitted),
+                                       sd_e, self._noise_cholesky, config.cluster_noise_dof)
+            emitted += noise @ self._crosstalk
+        if self._offset_e is not None:
+            emitted += (self._offset_e * np.float32(self._decay))[:, None]
+        if gain is not None:
+            emitted *= gain[:, None]
+        return emitted
+
+    def _focus_sigma(self) -> float:
+        """PSF sigma of this cycle: slow focus drift plus this cycle's autofocus error."""
+        config = self.config
+        if not self._focus_effects:
+            return config.psf_sigma_px
+        error = abs(float(self._rng(_FOCUS, self.cycle).normal(0.0, config.focus_jitter_px)))
+        return config.psf_sigma_px + config.focus_drift_px_per_cycle * (self.cycle - 1) + error
+
+    def _setup_realism(self, n: int) -> None:
+        """Per-cluster traits and planned artefacts of the realism effects (None when off)."""
+        config = self.config
+        traits = self._rng(_TRAITS)
+        multiplier = np.exp(traits.normal(0.0, config.phasing_spread_log, n)) \
+            if config.phasing_spread_log > 0 else np.ones(n)
+        decay_multiplier = np.exp(traits.normal(0.0, config.decay_spread_log, n)) \
+            if config.decay_spread_log > 0 else None
+        offset = traits.normal(0.0, config.cluster_offset_sd * config.brightness_median_e, n) \
+            if config.cluster_offset_sd > 0 else None
+        self._cluster_phasing = None
+        if config.phasing_spread_log > 0 or config.ggc_phasing_factor > 0 or \
+                config.homopolymer_phasing_factor > 0:
+            self._cluster_phasing = ClusterPhasingWindow(
+                self._templates.codes, multiplier, config.ggc_phasing_factor,
+                config.homopolymer_phasing_factor)
+        self._decay_rate = None if decay_multiplier is None else np.minimum(
+            config.decay_per_cycle * decay_multiplier, 0.5)
+        self._cluster_decay = None if decay_multiplier is None else np.ones(n)
+        self._offset_e = None if offset is None else offset.astype(np.float32)
+        self._t_residual_e = np.zeros(n, dtype=np.float32) if config.t_accumulation > 0 \
+            else None
+        self._noise_cholesky = None
+        self._crosstalk = config.crosstalk_matrix.astype(np.float32)
+        if config.cluster_noise > 0:
+            self._noise_cholesky = np.linalg.cholesky(
+                noise_correlation(channel_encoding(config.chemistry).encoding.shape[1]))
+        width, height = config.tile_width_px, config.tile_height_px
+        self._illumination = illumination_gain(self.positions, width, height,
+                                               config.edge_falloff) \
+            if config.edge_falloff > 0 else None
+        artefacts = self._rng(_ARTEFACTS)
+        area_mm2 = tile_area_mm2(width, height, config.pixel_size_um)
+        self._bubbles = Bubbles.plan(
+            artefacts, config.read_length, config.bubbles_per_mm2_cycle * area_mm2,
+            config.bubble_radius_px, config.bubble_lifetime_cycles, width, height) \
+            if config.bubbles_per_mm2_cycle > 0 else None
+        self._dust = plan_dust(artefacts, config.dust_per_mm2 * area_mm2,
+                               config.dust_brightness_e, config.dust_radius_px, width, height) \
+            if config.dust_per_mm2 > 0 else None
+        self._size_offsets: np.ndarray | None = None
+        if config.cluster_size_spread > 0:
+            reach = np.abs(self._rng(_SIZES).normal(0.0, config.cluster_size_spread, n)) * \
+                config.psf_sigma_px
+            corners = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+            self._size_offsets = reach[:, None, None] * corners[None, :, :]
+        self._focus_effects = bool(config.focus_drift_px_per_cycle or config.focus_jitter_px
+                                   or config.focus_tilt_px)
+
+    def _pad_hop(self, templates: Templates) -> Templates:
+        """Patterned flow cells: a fraction of the wells were seeded by a neighbouring well's
+        molecule (pad hopping), so they carry that well's template."""
+        rng = self._rng(_DUPLICATES)
+        positions = self.geometry.positions_px
+        n = len(positions)
+        if n < 2:
+            return templates
+        hop = np.flatnonzero(rng.random(n) < self.config.duplicate_fraction)
+        _, nearest = cKDTree(positions).query(positions[hop], k=2)
+        source = nearest[:, 1]
+        codes = templates.codes.copy()
+        record, start, reverse = (templates.record.copy(), templates.start.copy(),
+                                  templates.reverse.copy())
+        codes[hop], record[hop], start[hop], reverse[hop] = (
+            codes[source], record[source], start[source], reverse[source])
+        return Templates(codes=codes, record=record, start=start, reverse=reverse)

@@ -18,22 +18,30 @@ API (used by the run controller and `opensbs board ...`)::
     client.request(msg_type, fields) -> ControlFrame       # any request, reply checked
     unsubscribe = client.subscribe(callback, {MsgType.TELEMETRY, ...})  # None: every type
     q = client.subscribe_queue({MsgType.FAULT_EVENT})       # queue.Queue of ControlFrame
-    client.start_heartbeat(period_s=1.0); client.stop_heartbeat()
+    client.start_heartbeat(); client.stop_heartbeat()      # period from IDENTIFY by default
+    client.timing (LinkTiming from IDENTIFY: heartbeat timeout, control period, ...)
     client.boot_id; client.resets; client.stats (ControlLinkStats); client.close()
 
 Every request returns its reply or raises: CommandNakError (carries the ErrorCode),
 CommandTimeoutError (no reply after ``max_retries`` retransmissions, backing off from
 ``reply_timeout_s`` by ``backoff``), DeviceResetError (the device rebooted while it was
-outstanding), DeviceVanishedError, ProtocolVersionMismatchError. A request that returns was
-executed exactly once: the device answers a retransmission (same seq as its last request) with
-its cached reply instead of running it again. A NAK with BAD_CRC, BAD_LENGTH or BAD_VERSION
-means the device never parsed the request, so it is retransmitted at once.
+outstanding), DeviceVanishedError, ProtocolVersionMismatchError (another protocol version or
+declaration hash: flash the firmware). A request that returns was executed exactly once: the
+device answers a retransmission (same seq as its last request) with its cached reply instead of
+running it again. A NAK with BAD_CRC, BAD_LENGTH or BAD_VERSION means the device never parsed
+the request, so it is retransmitted at once.
 
-Resynchronisation: a BOOT message, or a boot_id in IDENTIFY_REPLY/STATUS_REPLY that differs
-from the known one, marks a device reset. A request outstanding across it is never
-retransmitted (the new boot has no duplicate cache): if it was sent once and the new boot
-answers it, it ran once and returns; otherwise it fails with DeviceResetError. Subscribers
-get the BOOT frame, and the next request first re-runs IDENTIFY.
+Resynchronisation: every device frame carries the device's boot_id in its header; a new one
+marks a device reset. Every request carries the boot_id it is meant for, and the device refuses
+one for another boot (NAK STALE_BOOT, not executed), so a retransmission never runs in the
+device's next life even when its reply and the BOOT message were both lost. A request
+outstanding across a reset is never retransmitted: if it was sent once and the new boot
+answered it (or refused it as stale: then it never ran, and it is sent again after IDENTIFY),
+it ran at most once and returns; otherwise it fails with DeviceResetError. Subscribers get the
+BOOT frame, and the next request first re-runs IDENTIFY.
+
+IDENTIFY also tells the link's timing (``timing``): heartbeats go every third of the board's
+heartbeat timeout, and only when no other request kept the board fed in that time.
 Unsolicited TELEMETRY, FAULT_EVENT, LOG, BOOT and TRIGGER_DONE frames go to subscribers,
 called on the reader thread (keep callbacks short, or use ``subscribe_queue``).
 """
@@ -41,21 +49,25 @@ called on the reader thread (keep callbacks short, or use ``subscribe_queue``).
 import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ..protocol.control import (
+    ANY_BOOT,
     PROTOCOL_VERSION,
     UNSOLICITED,
     ControlFrame,
     ErrorCode,
+    FrameHeader,
     FrameSplitter,
     MsgType,
     encode_frame,
     reply_type,
 )
 from ..protocol.errors import BadVersionError, ProtocolError
+from ..protocol.tables import declaration_hash
 from .errors import (
     CommandNakError,
     CommandTimeoutError,
@@ -70,6 +82,31 @@ Subscriber = Callable[[ControlFrame], None]
 RESEND_AT_ONCE = frozenset({ErrorCode.BAD_CRC, ErrorCode.BAD_LENGTH, ErrorCode.BAD_VERSION})
 REPLY_TYPES = frozenset({MsgType.ACK, MsgType.NAK, MsgType.IDENTIFY_REPLY, MsgType.PONG,
                          MsgType.STATUS_REPLY})
+HEARTBEATS_PER_TIMEOUT = 3
+
+
+@dataclass(frozen=True)
+class LinkTiming:
+    """The board's link timing, as its IDENTIFY_REPLY states it."""
+
+    heartbeat_timeout_s: float
+    control_period_s: float
+    telemetry_period_s: float
+    frame_silence_s: float
+
+    @classmethod
+    def from_identity(cls, fields: dict[str, Any]) -> "LinkTiming":
+        return cls(fields["heartbeat_timeout_ms"] / 1000, fields["control_period_ms"] / 1000,
+                   fields["telemetry_period_ms"] / 1000, fields["frame_silence_ms"] / 1000)
+
+    @property
+    def heartbeat_period_s(self) -> float:
+        """How often the host must show itself so the board never latches HEARTBEAT_LOST."""
+        return self.heartbeat_timeout_s / HEARTBEATS_PER_TIMEOUT
+
+
+class _StaleBootRefusal(Exception):
+    """The device refused the request's first transmission as meant for an earlier boot."""
 
 
 @dataclass
@@ -121,6 +158,8 @@ class ControlClient:
         self.stats = ControlLinkStats()
         self.boot_id: int | None = None
         self.identity: dict[str, Any] | None = None
+        self.timing: LinkTiming | None = None
+        self._last_write_s = 0.0
         self._seq = itertools.count(first_seq)
         self._last_rx_seq = 0
         self._splitter = FrameSplitter(stale_after_s=min(0.05, reply_timeout_s / 2))
@@ -201,7 +240,11 @@ class ControlClient:
             if self._needs_identify and msg_type != MsgType.IDENTIFY:
                 self._needs_identify = False
                 self._identify_locked()
-            return self._request_locked(msg_type, fields)
+            try:
+                return self._request_locked(msg_type, fields)
+            except _StaleBootRefusal:  # it never ran: learn the new boot, send it again
+                self._identify_locked()
+                return self._request_locked(msg_type, fields)
 
     def _request_locked(self, msg_type: MsgType,
                         fields: dict[str, Any] | None) -> ControlFrame:
@@ -210,7 +253,9 @@ class ControlClient:
         self.start()
         seq = next(self._seq) & 0xFF
         pending = _Pending(msg_type, seq)
-        data = encode_frame(msg_type, fields, seq=seq, ack=self._last_rx_seq)
+        boot_id = ANY_BOOT if msg_type == MsgType.IDENTIFY or self.boot_id is None \
+            else self.boot_id
+        data = encode_frame(msg_type, fields, seq=seq, ack=self._last_rx_seq, boot_id=boot_id)
         with self._state_lock:
             self._pending = pending
         self.stats.requests += 1
@@ -224,6 +269,7 @@ class ControlClient:
                 pending.resend_now = False
                 pending.event.clear()
                 pending.attempts += 1
+                self._last_write_s = time.monotonic()
                 try:
                     self.transport.write(data)
                 except LinkTimeoutError:
@@ -252,6 +298,10 @@ class ControlClient:
         assert reply is not None
         if reply.msg_type == MsgType.NAK:
             self.stats.naks += 1
+            if reply.fields["error"] == ErrorCode.STALE_BOOT:
+                if pending.attempts == 1:
+                    raise _StaleBootRefusal
+                raise self._reset_error(pending)
             raise CommandNakError(pending.msg_type, reply.fields["error"])
         return reply
 
@@ -264,7 +314,16 @@ class ControlClient:
         fields = self._request_locked(MsgType.IDENTIFY, None).fields
         if fields["protocol_version"] != PROTOCOL_VERSION:
             raise ProtocolVersionMismatchError(fields["protocol_version"], PROTOCOL_VERSION)
+        if fields["protocol_hash"] != declaration_hash():
+            raise ProtocolVersionMismatchError(
+                PROTOCOL_VERSION, PROTOCOL_VERSION,
+                f"firmware {fields['fw_major']}.{fields['fw_minor']}.{fields['fw_patch']} was "
+                f"built from other protocol declarations (hash 0x{fields['protocol_hash']:08x}, "
+                f"this host 0x{declaration_hash():08x})")
         self.identity = fields
+        self.timing = LinkTiming.from_identity(fields)
+        # a retransmission must come after the board's silence rule dropped a cut-off frame
+        self.reply_timeout_s = max(self.reply_timeout_s, 2 * self.timing.frame_silence_s)
         self._needs_identify = False
         return fields
 
@@ -317,17 +376,26 @@ class ControlClient:
 
     # -- heartbeat ---------------------------------------------------------------------------
 
-    def start_heartbeat(self, period_s: float = 1.0) -> None:
-        """Send HEARTBEAT every ``period_s`` from a background thread until stopped."""
+    def start_heartbeat(self, period_s: float | None = None) -> None:
+        """From a background thread until stopped, send HEARTBEAT whenever no request went
+        out for ``period_s`` (default: a third of the board's heartbeat timeout)."""
         if self._heartbeat is not None:
             return
+        if period_s is None:
+            if self.timing is None:
+                self.identify()
+            assert self.timing is not None
+            period_s = self.timing.heartbeat_period_s
         self._heartbeat_stop.clear()
 
         def beat() -> None:
-            import time
-
             t0 = time.monotonic()
-            while not self._heartbeat_stop.wait(period_s):
+            wait_s = period_s
+            while not self._heartbeat_stop.wait(wait_s):
+                wait_s = self.heartbeat_due_in(period_s, time.monotonic())
+                if wait_s > 0:
+                    continue  # another request fed the board recently
+                wait_s = period_s
                 try:
                     self.heartbeat(round((time.monotonic() - t0) * 1000))
                 except TransportError:
@@ -337,6 +405,11 @@ class ControlClient:
         self._heartbeat = threading.Thread(target=beat, name="control-link-heartbeat",
                                            daemon=True)
         self._heartbeat.start()
+
+    def heartbeat_due_in(self, period_s: float, now_s: float) -> float:
+        """Seconds until a HEARTBEAT is due (<= 0: now): ``period_s`` after the last request
+        of any kind went out (``now_s`` on the time.monotonic clock)."""
+        return period_s - (now_s - self._last_write_s)
 
     def stop_heartbeat(self) -> None:
         if self._heartbeat is not None:
@@ -371,21 +444,23 @@ class ControlClient:
     def _on_bad_frame(self, exc: ProtocolError) -> None:
         self.stats.bad_frames += 1
         if isinstance(exc, BadVersionError) and exc.frame is not None:
-            self._peer_version = exc.frame[2]
+            version = FrameHeader.parse(exc.frame).version
+            self._peer_version = version
             with self._state_lock:
                 pending = self._pending
             if pending is not None:
-                pending.error = ProtocolVersionMismatchError(exc.frame[2], PROTOCOL_VERSION)
+                pending.error = ProtocolVersionMismatchError(version, PROTOCOL_VERSION)
                 pending.event.set()
 
     def _on_frame(self, frame: ControlFrame) -> None:
         self._last_rx_seq = frame.seq
-        if frame.msg_type in REPLY_TYPES:
+        is_reply = frame.msg_type in REPLY_TYPES
+        if frame.boot_id != ANY_BOOT and frame.boot_id != self.boot_id:
+            self._on_reset(frame.boot_id, reply=frame if is_reply else None)
+        if is_reply:
             self._on_reply(frame)
             return
         self.stats.unsolicited += 1
-        if frame.msg_type == MsgType.BOOT:
-            self._on_reset(frame.fields["boot_id"])
         if frame.msg_type in UNSOLICITED:
             with self._state_lock:
                 subscribers = list(self._subscribers)
@@ -394,11 +469,6 @@ class ControlClient:
                     callback(frame)
 
     def _on_reply(self, frame: ControlFrame) -> None:
-        boot_id = frame.fields.get("boot_id")
-        if boot_id is not None and self.boot_id is not None and boot_id != self.boot_id:
-            self._on_reset(boot_id, reply=frame)
-        elif boot_id is not None:
-            self.boot_id = boot_id
         with self._state_lock:
             pending = self._pending
             if pending is None or pending.event.is_set() or not pending.matches(frame):

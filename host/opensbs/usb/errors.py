@@ -35,12 +35,11 @@ class DeviceVanishedError(TransportError):
 class ProtocolVersionMismatchError(TransportError):
     """The device speaks another control-link or image-link protocol version."""
 
-    def __init__(self, device_version: int, host_version: int) -> None:
-        super().__init__(
-            f"device speaks protocol version {device_version}, this host speaks "
-            f"{host_version}: update the firmware (`opensbs board flash`) or opensbs so "
-            "they match"
-        )
+    def __init__(self, device_version: int, host_version: int, detail: str = "") -> None:
+        what = detail or (f"device speaks protocol version {device_version}, this host speaks "
+                          f"{host_version}")
+        super().__init__(f"{what}: flash the firmware of this opensbs (`opensbs board flash`) "
+                         "or update opensbs so they match")
         self.device_version = device_version
         self.host_version = host_version
 

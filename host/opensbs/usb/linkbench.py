@@ -5,7 +5,9 @@
   with the bridge free-running its test pattern; works on hardware and on the virtual bus.
 * ``control_soak`` / ``image_soak``: traffic through the virtual backend under seeded fault
   injection, checked end to end: every command ran exactly once or was reported failed, no
-  damaged or out-of-order data was accepted, every lost frame was reported.
+  damaged or out-of-order data was accepted, every lost frame was reported. The devices are
+  the real ones: the firmware core on the simulated board (running in real time) and the
+  capture model behind the camera bridge.
 """
 
 import queue
@@ -22,7 +24,6 @@ from ..protocol.image import (
     IMAGE_HEADER_BYTES,
     IMAGE_TRAILER_BYTES,
     ControlBits,
-    FrameFlags,
     ImageFrame,
     Register,
     encode_image_frame,
@@ -31,10 +32,11 @@ from .control_client import ControlClient
 from .discovery import open_camera, open_controller
 from .errors import CommandNakError, TransportError
 from .image_receiver import ImageReceiver, ImageStreamParser, LinkEvent, LinkEventKind
-from .virtual import CameraBridge, FaultInjector, FaultRates, LoopbackController, VirtualUsbBus
+from .virtual import CameraBridge, FaultInjector, FaultRates, VirtualUsbBus
 
 MIB = 1 << 20
 FRAME_4MIB = (1024, 2048)  # (height, width): 4 MiB of u16 pixels
+TEST_PATTERN_CONTROL = ControlBits.ENABLE | ControlBits.CROP | ControlBits.TEST_PATTERN
 
 
 def frame_stream(frames: int, shape: tuple[int, int] = FRAME_4MIB, seed: int = 0) -> bytes:
@@ -82,7 +84,7 @@ def start_test_pattern(receiver: ImageReceiver, width: int, height: int) -> None
     receiver.write_register(Register.ROI_Y, 0)
     receiver.write_register(Register.ROI_WIDTH, width)
     receiver.write_register(Register.ROI_HEIGHT, height)
-    receiver.write_register(Register.CONTROL, ControlBits.ENABLE | ControlBits.TEST_PATTERN)
+    receiver.write_register(Register.CONTROL, TEST_PATTERN_CONTROL)
 
 
 def bandwidth_self_test(frames: int = 100, backend: Any = None, serial: str | None = None,
@@ -101,12 +103,12 @@ def bandwidth_self_test(frames: int = 100, backend: Any = None, serial: str | No
     return gbps, receiver
 
 
-def virtual_bus_with_camera(shape: tuple[int, int] = FRAME_4MIB, seed: int = 0,
+def virtual_bus_with_camera(shape: tuple[int, int] = FRAME_4MIB,
                             faults: FaultInjector | None = None
                             ) -> tuple[VirtualUsbBus, CameraBridge]:
     height, width = shape
     bus = VirtualUsbBus()
-    camera = CameraBridge("BENCH-CAMERA", sensor_width=width, sensor_height=height, seed=seed)
+    camera = CameraBridge("BENCH-CAMERA", sensor_width=width, sensor_height=height)
     bus.attach(camera, faults=faults)
     return bus, camera
 
@@ -132,36 +134,40 @@ class ControlSoakResult:
 
 
 def _soak_command(i: int) -> tuple[MsgType, dict[str, Any], ErrorCode | None]:
-    """Command ``i`` of the soak: unique fields, every 50th one out of range."""
+    """Command ``i`` of the soak: unique fields, every 50th one out of range. Each pump move
+    (a small aspiration) is stopped two commands later, so none finds the pump busy."""
     kind = i % 4
-    if i % 50 == 49:
+    if i % 50 == 48:  # in place of a PING or a HEATER_SET, never of a stop
         return MsgType.VALVE_SELECT, {"valve": 0, "port": 200 + i % 50}, ErrorCode.OUT_OF_RANGE
     if kind == 0:
         return MsgType.PING, {"token": i}, None
     if kind == 1:
-        sign = 1 if (i // 4) % 2 == 0 else -1
-        return MsgType.PUMP_MOVE, {"pump": 0, "volume_nl": sign * (i + 1),
-                                   "rate_nl_per_s": 1000 + i}, None
+        return MsgType.PUMP_MOVE, {"pump": 0, "volume_nl": -(1 + i % 50),
+                                   "rate_nl_per_s": 100_000 + i}, None
     if kind == 2:
         return MsgType.HEATER_SET, {"zone": i % 2, "enable": 1, "setpoint_mc": 20000 + i,
                                     "ramp_mc_per_s": 0}, None
-    return MsgType.VALVE_SELECT, {"valve": 0, "port": i % 24}, None
+    return MsgType.PUMP_STOP, {"pump": 0}, None
 
 
 def control_soak(commands: int, rates: FaultRates, seed: int = 0,
                  reply_timeout_s: float = 0.02,
                  progress: Callable[[int], None] | None = None) -> ControlSoakResult:
-    """``commands`` requests through the loopback controller under faults on both
-    directions, then the device's execution log is checked against what the client saw."""
+    """``commands`` requests to the firmware on a simulated board (real time) under faults on
+    both directions, then its execution log is checked against what the client saw."""
+    from ..board.device import SimBoardDevice  # noqa: PLC0415 - the board imports usb
+    from ..board.sim import SimBoard  # noqa: PLC0415
+
     bus = VirtualUsbBus()
-    device = LoopbackController("SOAK-CONTROLLER", telemetry_every_requests=5)
+    board = SimBoard("pico", record_requests=True)
     injector = FaultInjector(out=rates, in_=rates, seed=seed, delay_s=0.001)
-    bus.attach(device, faults=injector)
+    bus.attach(SimBoardDevice(board, "SOAK-CONTROLLER"), faults=injector)
     result = ControlSoakResult()
-    client = _connect(bus, reply_timeout_s)
-    client.subscribe(lambda _: _count(result), {MsgType.TELEMETRY})
+    board.start_realtime(speed=1.0)
     sent: list[tuple[MsgType, dict[str, Any], bool]] = []
     try:
+        client = _connect(bus, reply_timeout_s)
+        client.subscribe(lambda _: _count(result), {MsgType.TELEMETRY})
         for i in range(commands):
             msg_type, fields, expected_nak = _soak_command(i)
             succeeded = _run_soak_command(client, msg_type, fields, expected_nak, result)
@@ -169,10 +175,12 @@ def control_soak(commands: int, rates: FaultRates, seed: int = 0,
                 sent.append((msg_type, fields, succeeded))
             if progress is not None and i % 1000 == 999:
                 progress(i + 1)
-    finally:
         client.close()
+    finally:
+        board.stop_realtime()
     result.commands = commands
-    _check_execution_log(device, sent, result)
+    assert board.executed is not None
+    _check_execution_log(board.executed, sent, result)
     result.faults = {f"{d}:{k.value}": n for (d, k), n in sorted(
         injector.counts.items(), key=lambda item: (item[0][0], item[0][1].value))}
     return result
@@ -213,10 +221,10 @@ def _run_soak_command(client: ControlClient, msg_type: MsgType, fields: dict[str
     return True
 
 
-def _check_execution_log(device: LoopbackController,
+def _check_execution_log(log: list[tuple[int, dict[str, Any]]],
                          sent: list[tuple[MsgType, dict[str, Any], bool]],
                          result: ControlSoakResult) -> None:
-    executed = [(t, f) for t, f in device.executed if t not in (MsgType.IDENTIFY,)]
+    executed = [(t, f) for t, f in log if t != MsgType.IDENTIFY]
     j = 0
     for msg_type, fields, succeeded in sent:
         runs = 0
@@ -260,11 +268,14 @@ def image_soak(frames: int, rates: FaultRates, seed: int = 0,
     through the virtual bridge under faults; every accepted frame is checked pixel by pixel.
     ``read_bytes`` defaults to one frame's size, so each fault hits one or two frames."""
     injector = FaultInjector(out=rates, in_=rates, seed=seed, delay_s=0.001)
-    bus, camera = virtual_bus_with_camera(shape, seed, injector)
+    bus, camera = virtual_bus_with_camera(shape, injector)
     camera.frame_limit = frames
-    flagged = {s: int(FrameFlags.OVERFLOW if s % 2 else FrameFlags.TRUNCATED)
-               for s in range(5, frames, 97)}
-    camera.test_flags.update(flagged)
+    flagged = list(range(5, frames, 97))  # odd: the FIFO overruns; even: the frame is short
+    for s in flagged:
+        if s % 2:
+            camera.fifo_overflow[s] = shape[0] * shape[1] // 3
+        else:
+            camera.truncate[s] = shape[0] // 2
     result = ImageSoakResult(frames_sent=frames + 1, flagged_sent=len(flagged))
     events: list[LinkEvent] = []
     if read_bytes is None:
@@ -280,9 +291,12 @@ def image_soak(frames: int, rates: FaultRates, seed: int = 0,
             start_test_pattern(receiver, shape[1], shape[0])
         except TransportError:
             result.register_failures += 1
-            camera.registers[Register.CONTROL] = ControlBits.ENABLE | ControlBits.TEST_PATTERN
+            for register, value in ((Register.ROI_WIDTH, shape[1]),
+                                    (Register.ROI_HEIGHT, shape[0]),
+                                    (Register.CONTROL, TEST_PATTERN_CONTROL)):
+                camera.force_register(register, value)
         deadline = time.monotonic() + timeout_s
-        while camera.registers[Register.FRAME_COUNT] < frames and time.monotonic() < deadline:
+        while camera.register(Register.FRAME_COUNT) < frames and time.monotonic() < deadline:
             _drain(receiver, accepted)
         injector.enabled = False
         camera.frame_limit = frames + 1  # the sentinel: reveals losses at the end
@@ -314,13 +328,15 @@ def _drain(receiver: ImageReceiver, accepted: list[ImageFrame]) -> None:
 def _check_frames(camera: CameraBridge, accepted: list[ImageFrame],
                   result: ImageSoakResult) -> None:
     previous = -1
-    patterns = [camera.expected_pixels(k) for k in range(camera.patterns)]
+    pattern = camera.expected_pixels().reshape(-1)
     for frame in accepted:
         sequence = frame.header.sequence
         if sequence <= previous:
             result.out_of_order_accepted += 1
         previous = sequence
-        if not np.array_equal(frame.pixels, patterns[sequence % camera.patterns]) or \
-                frame.header.trigger_id != sequence:
+        pixels = frame.pixels.reshape(-1)
+        delivered = frame.header.delivered_pixels
+        if not np.array_equal(pixels[:delivered], pattern[:delivered]) or \
+                pixels[delivered:].any() or frame.header.trigger_id != sequence + 1:
             result.corrupted_accepted += 1
     result.frames_accepted = len(accepted)

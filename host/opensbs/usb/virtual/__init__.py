@@ -1,15 +1,17 @@
 """Virtual USB devices served to pyusb in-process (tests and `--sim`).
 
     bus = VirtualUsbBus()
-    bus.attach(LoopbackController("LB1"), faults=FaultInjector(out=FaultRates(drop=0.01)))
+    bus.attach(SimBoardDevice(SimBoard("pico")), faults=FaultInjector(out=FaultRates(drop=0.01)))
     client = open_controller(backend=bus.backend)
+
+The devices behind it are the real ones: the firmware core (``opensbs.board``) and the
+capture model (``CameraBridge``, ``opensbs.sim.camera``).
 """
 
 from .backend import Attachment, VirtualBackend, VirtualUsbBus
 from .camera_bridge import CameraBridge
 from .device import VirtualDevice
 from .faults import FaultInjector, FaultKind, FaultRates
-from .loopback import LoopbackController
 
 __all__ = [
     "Attachment",
@@ -17,7 +19,6 @@ __all__ = [
     "FaultInjector",
     "FaultKind",
     "FaultRates",
-    "LoopbackController",
     "VirtualBackend",
     "VirtualDevice",
     "VirtualUsbBus",

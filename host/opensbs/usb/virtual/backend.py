@@ -1,7 +1,7 @@
 """A pyusb backend that serves VirtualDevices in-process, and the bus they attach to.
 
     bus = VirtualUsbBus()
-    bus.attach(LoopbackController(serial_number="LB1"), faults=FaultInjector(...))
+    bus.attach(SimBoardDevice(SimBoard("pico"), "SB1"), faults=FaultInjector(...))
     dev = usb.core.find(backend=bus.backend, idVendor=OPENSBS_VID, idProduct=CONTROLLER_PID)
     dev.write(0x01, frame); dev.read(0x81, array_or_size, timeout_ms)
 

@@ -9,8 +9,8 @@ class VirtualDevice(ABC):
     """One simulated USB device with one vendor interface: bulk OUT 0x01 and bulk IN 0x81.
 
     The backend calls ``handle_out`` for every host ``dev.write`` and ``next_in`` for every
-    host ``dev.read``; subclasses are the loopback controller, the camera bridge, the
-    simulated controller board and the simulated camera. Methods may be called from the
+    host ``dev.read``; subclasses are the camera bridge, the simulated controller
+    board (``opensbs.board.device``) and the simulated camera. Methods may be called from the
     host's reader threads, so implementations must be thread-safe.
     """
 

@@ -1,4 +1,4 @@
-"""The loopback controller answers raw frames exactly as the protocol says a device must."""
+"""The firmware, through pyusb, answers raw frames exactly as docs/usb.md says a device must."""
 
 import time
 
@@ -8,9 +8,11 @@ from opensbs.protocol.control import (
     PROTOCOL_VERSION,
     SYNC,
     ControlFrame,
+    Crc,
     DeviceState,
     ErrorCode,
     Fault,
+    FrameHeader,
     FrameSplitter,
     MsgType,
     ResetCause,
@@ -18,18 +20,20 @@ from opensbs.protocol.control import (
     encode_frame,
 )
 from opensbs.usb.ids import OPENSBS_VID
-from opensbs.usb.virtual import LoopbackController, VirtualUsbBus
+from opensbs.usb.virtual import VirtualUsbBus
+from usb_devices import executed, sim_controller
 
 
 class RawLink:
-    """Raw frames to and from a loopback controller through pyusb."""
+    """Raw frames to and from the firmware on a simulated pico through pyusb."""
 
-    def __init__(self, **options: object) -> None:
+    def __init__(self, boot_id: int = 1) -> None:
         self.bus = VirtualUsbBus()
-        self.device = LoopbackController("RAW", **options)  # type: ignore[arg-type]
+        self.board, self.device = sim_controller("RAW", boot_id=boot_id)
         self.bus.attach(self.device)
         self.dev = usb.core.find(backend=self.bus.backend, idVendor=OPENSBS_VID)
         self.splitter = FrameSplitter()
+        self.frames()  # the BOOT message
 
     def send(self, data: bytes) -> None:
         self.dev.write(0x01, data, 100)
@@ -46,9 +50,9 @@ class RawLink:
             out += [f for f in self.splitter.feed(data) if isinstance(f, ControlFrame)]
         return out
 
-    def request(self, msg_type: MsgType, fields: dict | None = None, seq: int = 1
-                ) -> ControlFrame:
-        self.send(encode_frame(msg_type, fields, seq=seq))
+    def request(self, msg_type: MsgType, fields: dict | None = None, seq: int = 1,
+                boot_id: int = 0) -> ControlFrame:
+        self.send(encode_frame(msg_type, fields, seq=seq, boot_id=boot_id))
         replies = [f for f in self.frames() if f.msg_type not in (MsgType.TELEMETRY,
                                                                   MsgType.FAULT_EVENT,
                                                                   MsgType.TRIGGER_DONE)]
@@ -65,9 +69,9 @@ def nak_code(reply: ControlFrame) -> ErrorCode:
 def test_identify_ping_status() -> None:
     link = RawLink(boot_id=41)
     ident = link.request(MsgType.IDENTIFY, seq=1)
-    assert ident.msg_type == MsgType.IDENTIFY_REPLY
+    assert ident.msg_type == MsgType.IDENTIFY_REPLY and ident.boot_id == 41
     assert ident.fields["protocol_version"] == PROTOCOL_VERSION
-    assert ident.fields["boot_id"] == 41 and ident.fields["board_id"] == "loopback"
+    assert ident.fields["boot_id"] == 41 and ident.fields["board_id"] == "pico"
     assert len(ident.fields["heaters"]) == 2 and ident.fields["valves"] == [{"ports": 24}]
     assert link.request(MsgType.PING, {"token": 0xCAFE}, seq=2).fields == {"token": 0xCAFE}
     status = link.request(MsgType.GET_STATUS, seq=3)
@@ -77,8 +81,8 @@ def test_identify_ping_status() -> None:
 
 def test_duplicate_seq_gets_the_cached_reply_without_running_again() -> None:
     link = RawLink()
-    move = encode_frame(MsgType.PUMP_MOVE, {"pump": 0, "volume_nl": 500,
-                                            "rate_nl_per_s": 1000}, seq=9)
+    move = encode_frame(MsgType.PUMP_MOVE, {"pump": 0, "volume_nl": -500,
+                                            "rate_nl_per_s": 1000}, seq=9, boot_id=1)
     link.send(move)
     first = link.frames()
     link.send(move)
@@ -86,14 +90,24 @@ def test_duplicate_seq_gets_the_cached_reply_without_running_again() -> None:
     assert [f.msg_type for f in first] == [MsgType.ACK]
     assert (second[0].msg_type, second[0].seq, second[0].ack) == \
         (first[0].msg_type, first[0].seq, first[0].ack)  # the very same frame
-    assert link.device.pumps[0]["position_nl"] == 500
-    assert link.device.duplicates == 1
-    assert [t for t, _ in link.device.executed] == [MsgType.PUMP_MOVE]
+    link.board.advance_ms(1000)
+    assert round(link.board.controller.pumps[0].position_nl) == 500
+    assert executed(link.board) == [MsgType.PUMP_MOVE]
+
+
+def test_request_for_an_earlier_boot_is_refused_and_not_run() -> None:
+    link = RawLink(boot_id=7)
+    stale = link.request(MsgType.PUMP_STOP, {"pump": 0}, seq=3, boot_id=6)
+    assert nak_code(stale) == ErrorCode.STALE_BOOT and stale.boot_id == 7
+    assert link.request(MsgType.PUMP_STOP, {"pump": 0}, seq=4, boot_id=7).msg_type == \
+        MsgType.ACK
+    assert executed(link.board) == [MsgType.PUMP_STOP]
 
 
 def reframe(version: int, msg_type: int, payload: bytes, seq: int = 4) -> bytes:
-    body = bytes((version, msg_type, seq, 0)) + len(payload).to_bytes(2, "little") + payload
-    return SYNC + body + crc16_ccitt(body).to_bytes(2, "little")
+    body = FrameHeader.build({"version": version, "msg_type": msg_type, "seq": seq, "ack": 0,
+                              "boot_id": 0, "length": len(payload)})[len(SYNC):] + payload
+    return SYNC + body + Crc.build(crc16_ccitt(body))
 
 
 @pytest.mark.parametrize(("data", "code"), [
@@ -108,8 +122,8 @@ def test_damaged_frames_are_naked_and_not_run(data: bytes, code: ErrorCode) -> N
     link.send(data)
     replies = link.frames()
     assert [nak_code(r) for r in replies] == [code]
-    assert replies[0].ack == 4 and replies[0].fields["msg_type"] == data[3]
-    assert link.device.executed == []
+    assert replies[0].ack == 4 and replies[0].fields["msg_type"] == FrameHeader.parse(data).msg_type
+    assert executed(link.board) == []
 
 
 def test_every_refusal_carries_its_error_code() -> None:
@@ -136,13 +150,15 @@ def test_every_refusal_carries_its_error_code() -> None:
         ErrorCode.OUT_OF_RANGE
     assert link.request(MsgType.TRIGGER_PROGRAM, program, seq=next(seq)).msg_type == MsgType.ACK
     assert code(MsgType.TRIGGER_FIRE, {"output": 0}) == ErrorCode.NOT_ARMED
-    link.device.inject_fault(Fault.OVER_TEMPERATURE, source=0, value=120_000)
+    link.board.plant.zones[0].sensor_fault = "short"  # a real safety trip
+    link.board.advance_ms(200)
     assert code(MsgType.HEATER_SET, heater) == ErrorCode.FAULT_LATCHED
-    link.request(MsgType.FAULT_CLEAR, {"faults": int(Fault.OVER_TEMPERATURE)}, seq=next(seq))
+    link.board.plant.zones[0].sensor_fault = None
+    link.request(MsgType.FAULT_CLEAR, {"faults": int(Fault.THERMISTOR_SHORT)}, seq=next(seq))
     assert link.request(MsgType.EMERGENCY_STOP, seq=next(seq)).msg_type == MsgType.ACK
-    assert code(MsgType.PUMP_MOVE, {"pump": 0, "volume_nl": 1, "rate_nl_per_s": 1}) == \
+    assert code(MsgType.PUMP_MOVE, {"pump": 0, "volume_nl": -1, "rate_nl_per_s": 1}) == \
         ErrorCode.ESTOP_ACTIVE
-    assert link.device.state == DeviceState.ESTOP
+    assert link.board.controller.state() == DeviceState.ESTOP
 
 
 def test_trigger_fire_sends_trigger_done_and_estop_sends_fault_event() -> None:
@@ -151,19 +167,21 @@ def test_trigger_fire_sends_trigger_done_and_estop_sends_fault_event() -> None:
                                            "pulse_count": 3, "laser_mask": 1}, seq=1)
     link.request(MsgType.TRIGGER_ARM, {"output": 0}, seq=2)
     link.send(encode_frame(MsgType.TRIGGER_FIRE, {"output": 0}, seq=3))
-    frames = link.frames()
+    link.board.advance_ms(100)
+    frames = [f for f in link.frames() if f.msg_type != MsgType.TELEMETRY]
     assert [f.msg_type for f in frames] == [MsgType.ACK, MsgType.TRIGGER_DONE]
     assert frames[1].fields == {"output": 0, "pulses": 3}
     link.send(encode_frame(MsgType.EMERGENCY_STOP, seq=4))
-    frames = link.frames()
+    frames = [f for f in link.frames() if f.msg_type != MsgType.TELEMETRY]
     assert [f.msg_type for f in frames] == [MsgType.FAULT_EVENT, MsgType.ACK]
     assert frames[0].fields["fault"] == 7 and frames[0].fields["faults"] == Fault.EMERGENCY_STOP
 
 
 def test_periodic_telemetry() -> None:
-    link = RawLink(telemetry_period_s=0.01)
+    link = RawLink()
     link.request(MsgType.HEATER_SET, {"zone": 1, "enable": 1, "setpoint_mc": 65000,
                                       "ramp_mc_per_s": 0})
+    link.board.advance_ms(2000)  # the pico sends TELEMETRY every second
     telemetry = [f for f in link.frames(max_s=0.1) if f.msg_type == MsgType.TELEMETRY]
     assert len(telemetry) >= 2
     assert telemetry[-1].fields["heaters"][1]["setpoint_mc"] == 65000
@@ -175,10 +193,10 @@ def test_reset_sends_boot_with_new_boot_id_and_forgets_the_duplicate_cache() -> 
     ping = encode_frame(MsgType.PING, {"token": 1}, seq=7)
     link.send(ping)
     link.frames()
-    link.dev.reset()
+    link.board.reboot(ResetCause.SOFT)
     boot = link.frames()
     assert [f.msg_type for f in boot] == [MsgType.BOOT]
     assert boot[0].fields == {"boot_id": 6, "reset_cause": ResetCause.SOFT, "faults": 0}
     link.send(ping)  # same seq, but a new boot: executed again
     assert [f.msg_type for f in link.frames()] == [MsgType.PONG]
-    assert len(link.device.executed) == 2
+    assert len(executed(link.board)) == 2
