@@ -46,14 +46,17 @@ def basecall(
         False,
     max_q: MaxQ = DEFAULT_MAX_QUALITY,
     q_bins: QBins = False,
+    whole_read: Annotated[bool, typer.Option(
+        "--whole-read/--live", help="Call over the whole read (better at high phasing) or as "
+        "the live run does (the run's calls and filter again; default).")] = False,
 ) -> None:
-    """Call stored cycle images offline (whole-read model): one FASTQ.gz per tile plus
-    summary.json."""
+    """Call stored cycle images offline: one FASTQ.gz per tile plus summary.json."""
     try:
         images = open_image_set(directory)
         table = _table(quality_table)
         chem = chemistry_named(chemistry) if chemistry else None
-        config = BasecallConfig(whole_read=True, max_quality=max_q, four_bin_qualities=q_bins)
+        config = BasecallConfig(whole_read=whole_read, max_quality=max_q,
+                                four_bin_qualities=q_bins)
         out.mkdir(parents=True, exist_ok=True)
         summary = {}
         for tile in images.tiles:
