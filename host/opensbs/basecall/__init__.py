@@ -14,19 +14,23 @@ Incremental use (one caller per tile; the run controller feeds it each cycle's i
     caller.rates            # PhasingEstimate(phasing, prephasing): fractions per cycle
 
 ``CycleCalls.metrics`` (``CycleMetrics``): mean_intensity / p90_intensity per channel,
-called_intensity per base (A, C, G, T), base_counts (A, C, G, T, N), q_histogram (Q0..Q50),
-phasing / prephasing estimates, registration shifts_px (channels, 2).
+called_intensity per base (A, C, G, T, raw units), base_counts (A, C, G, T, N), snr,
+no_call_percent, q_histogram (Q0..Q50), phasing / prephasing estimates, registration
+shifts_px (channels, 2).
 Memory is bounded in the number of cycles: only the template cycles' images are held, then
 per-cluster state and a few cycles of intensities.
 
-Intensity entry point (clusters x cycles x channels, e.g. from CIF files)::
+Intensity entry point (clusters x cycles x channels, e.g. from CIF files), calling over the
+whole read (``whole_read``; ``BasecallConfig(whole_read=True)`` does the same for a
+``TileBasecaller``, whose calls then all come from ``finish()``)::
 
     from opensbs.basecall import call_intensities
     result = call_intensities(intensities, FOUR_COLOUR)  # .bases .qualities .passing_filter
 
 Writers and readers: ``fastq.write_fastq`` (gzip, Illumina read names), ``cif.read_cif`` /
 ``cif.write_cif``. Stages (each array in, array out): ``template``, ``registration``,
-``background``, ``extraction``, ``crosstalk``, ``phasing``, ``phasing_correction``, ``calls``,
+``background``, ``extraction``, ``crosstalk``, ``phasing``, ``phasing_correction`` (live),
+``read_model`` / ``trellis`` / ``whole_read`` (offline), ``calls``, ``validation``,
 ``quality`` (one shipped table per chemistry, ``qtable_<chemistry>.json``),
 ``chastity_filter``. Errors: ``errors``.
 """

@@ -95,3 +95,22 @@ def read_cif(path: Path | str) -> CifData:
 def _fits(values: np.ndarray, size: int) -> bool:
     info = np.iinfo(_DTYPES[size])
     return values.size == 0 or (int(values.min()) >= info.min and int(values.max()) <= info.max)
+
+
+def stack_cif(blocks: list[CifData]) -> np.ndarray:
+    """(clusters, cycles, 4) from CIF blocks: they must start at cycle 1, follow each other
+    without gap or overlap and hold the same clusters."""
+    if not blocks:
+        raise CifFormatError("no CIF files given")
+    ordered = sorted(blocks, key=lambda block: block.first_cycle)
+    expected = 1
+    clusters = ordered[0].intensities.shape[0]
+    for block in ordered:
+        if block.first_cycle != expected:
+            raise CifFormatError(f"CIF cycles must start at 1 and be contiguous: expected cycle "
+                                 f"{expected}, got {block.first_cycle}")
+        if block.intensities.shape[0] != clusters:
+            raise CifFormatError(f"CIF files disagree in cluster count: {clusters} and "
+                                 f"{block.intensities.shape[0]} (cycle {block.first_cycle})")
+        expected += block.intensities.shape[1]
+    return np.concatenate([block.intensities for block in ordered], axis=1)

@@ -19,3 +19,7 @@ class QualityTableError(BasecallError):
 
 class ImageSetError(BasecallError):
     """A stored image set (directory of cycle images) that is missing or inconsistent."""
+
+
+class IntensityError(BasecallError, ValueError):
+    """Intensities that cannot be called: not finite, complex, empty, no positive signal."""

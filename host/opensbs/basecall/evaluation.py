@@ -16,7 +16,14 @@ from scipy.spatial import cKDTree
 from ..sim import SimConfig, TileSimulator
 from .chemistry import NO_CALL, Chemistry, chemistry_for_channels
 from .phasing import PhasingEstimate
-from .pipeline import CycleCalls, IntensityCalls, KnownParameters, TileBasecaller, collect
+from .pipeline import (
+    BasecallConfig,
+    CycleCalls,
+    IntensityCalls,
+    KnownParameters,
+    TileBasecaller,
+    collect,
+)
 from .quality import Predictors, QualityTable
 
 MATCH_RADIUS_PX = 1.5
@@ -71,14 +78,17 @@ class CalledTile:
 
 def simulate_and_call(config: SimConfig, tile: int = 1101, oracle: bool = True,
                       quality_table: QualityTable | None = None,
-                      chemistry: Chemistry | None = None) -> dict[str, CalledTile]:
-    """Simulate a tile cycle by cycle and call it with the caller (and the oracle)."""
+                      chemistry: Chemistry | None = None,
+                      caller_config: BasecallConfig | None = None) -> dict[str, CalledTile]:
+    """Simulate a tile cycle by cycle and call it with the caller (and the oracle);
+    ``caller_config`` chooses e.g. whole-read calling (default: live)."""
     simulator = TileSimulator(config, tile)
     chem = chemistry or chemistry_for_channels(config.n_channels)
     drift: list[np.ndarray] = []
-    callers = {"caller": TileBasecaller(chem, quality_table=quality_table)}
+    callers = {"caller": TileBasecaller(chem, caller_config, quality_table=quality_table)}
     if oracle:
-        callers["oracle"] = TileBasecaller(chem, quality_table=quality_table, known=KnownParameters(
+        callers["oracle"] = TileBasecaller(chem, caller_config, quality_table=quality_table,
+                                           known=KnownParameters(
             positions_px=simulator.positions,
             shift_at=lambda cycle: drift[cycle - 1][None, :] + simulator.channel_offsets_px,
             colour_matrix=_normalised_truth(config.crosstalk_matrix),

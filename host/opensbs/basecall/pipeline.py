@@ -3,6 +3,15 @@
 ``IntensityCaller`` calls from extracted intensities (clusters x channels per cycle);
 ``TileBasecaller`` adds the image stages (template, registration, extraction) in front of it;
 ``call_intensities`` calls a whole (clusters x cycles x channels) array at once.
+
+Two ways of calling (``BasecallConfig.whole_read``):
+
+* live (default for the incremental callers): decision feedback over a look-ahead of at most
+  ``max_lookahead`` cycles (``phasing_correction``); what a cycle emits is final.
+* whole read (``call_intensities``, ``opensbs basecall``): every cycle is kept until
+  ``finish()``, then the read model is fitted and decoded over the whole read
+  (``whole_read``: linear MMSE interference cancellation, then a forward-backward pass over
+  the phasing trellis); ``add_cycle`` returns nothing until then.
 """
 
 from collections.abc import Callable, Iterable
@@ -10,19 +19,34 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._arrays import as_float_array
-from .chastity_filter import CHASTITY_THRESHOLD, FILTER_CYCLES, MAX_FAILURES, ChastityFilter
+from .chastity_filter import (
+    CHASTITY_THRESHOLD,
+    FILTER_CYCLES,
+    MAX_FAILURES,
+    ChastityFilter,
+    passing_filter,
+)
 from .chemistry import BASES, NO_CALL, Chemistry, chemistry_for_channels
 from .crosstalk import ColourModel, estimate_colour_model
 from .errors import BasecallError, ShapeError
 from .extraction import Extractor, estimate_kernel_sigma
 from .phasing import PhasingEstimate
 from .phasing_correction import CorrectedCycle, PhasingCorrector
-from .quality import MIN_QUALITY, Predictors, QualityTable, shipped_table_path
+from .quality import (
+    DEFAULT_MAX_QUALITY,
+    MAX_QUALITY,
+    MIN_QUALITY,
+    Predictors,
+    QualityTable,
+    four_bin_qualities,
+    shipped_table_path,
+)
 from .registration import Registrar
 from .template import Template, build_template
 from .timing import StageTimes
 from .unmixing import Unmixer
+from .validation import check_cycle_intensities, check_intensities
+from .whole_read import ReadCalls, call_whole_read
 
 MAX_REPORTED_Q = 50
 
@@ -39,6 +63,13 @@ class BasecallConfig:
     max_chastity_failures: int = MAX_FAILURES
     registration_patch_px: int = 256
     unmix_overlaps: bool = True
+    whole_read: bool = False  # True: call at finish() from the whole read (offline)
+    # Reported qualities are capped here. The offline commands and ``call_intensities`` use
+    # DEFAULT_MAX_QUALITY (Q41); live runs keep the table's range until the InterOp writer
+    # declares its Q bins (the interop library reads <= 7 distinct Q values in v4 Q metrics as
+    # legacy-binned data and under-counts the yield).
+    max_quality: int = MAX_QUALITY
+    four_bin_qualities: bool = False  # report 2/12/23/37 only (current Illumina binning)
 
 
 @dataclass(frozen=True)
@@ -62,8 +93,10 @@ class CycleMetrics:
 
     mean_intensity: np.ndarray  # (channels,) mean raw background-corrected intensity
     p90_intensity: np.ndarray  # (channels,) 90th percentile raw intensity
-    called_intensity: np.ndarray  # (4,) mean corrected called signal per base, raw units
+    called_intensity: np.ndarray  # (4,) mean called signal per base, raw intensity units
     base_counts: np.ndarray  # (5,) calls of A, C, G, T, N
+    snr: float  # mean called signal / rms residual around the called signature
+    no_call_percent: float  # % of clusters called N this cycle
     q_histogram: np.ndarray  # (51,) counts of Q0..Q50
     phasing: float  # current estimate (fraction per cycle)
     prephasing: float
@@ -106,12 +139,16 @@ class IntensityCaller:
         self._arrivals: dict[int, _ArrivalStats] = {}
         self._corrector: PhasingCorrector | None = None
         self._filter: ChastityFilter | None = None
+        self._whole_read: ReadCalls | None = None
+        self._corrected: dict[int, np.ndarray] = {}
         self.cycles_added = 0
         self.n_clusters: int | None = None
 
     @property
     def rates(self) -> PhasingEstimate:
         """Current phasing/prephasing estimate (or the known rates)."""
+        if self._whole_read is not None:
+            return self._whole_read.model.rates
         return self._corrector.rates if self._corrector else PhasingEstimate(0.0, 0.0)
 
     @property
@@ -122,7 +159,7 @@ class IntensityCaller:
     def add_cycle(self, intensities: np.ndarray, shifts_px: np.ndarray | None = None
                   ) -> list[CycleCalls]:
         """Add the next cycle's raw intensities; returns the cycles finalised by it."""
-        y = as_float_array(intensities, 2, "intensities", self.chemistry.n_channels)
+        y = check_cycle_intensities(intensities, self.chemistry.n_channels, self.cycles_added + 1)
         if self.n_clusters is None:
             self.n_clusters = y.shape[0]
         if y.shape[0] != self.n_clusters:
@@ -132,18 +169,22 @@ class IntensityCaller:
             y.mean(axis=0), np.percentile(y, 90, axis=0), shifts_px)
         if self._corrector is None:
             self._buffer.append(y)
-            if len(self._buffer) < max(self.config.colour_model_cycles, 2):
+            if self.config.whole_read or len(self._buffer) < max(
+                    self.config.colour_model_cycles, 2):
                 return []
             return self._start()
         assert self.colour_model is not None
         with self.times.measure("crosstalk correction"):
             corrected = self.colour_model.correct(y)
+        self._corrected[self.cycles_added] = corrected
         with self.times.measure("phasing correction + calls"):
             finalised = self._corrector.push(corrected)
         return self._emit(finalised)
 
     def finish(self) -> list[CycleCalls]:
         """End of the read: finalise every remaining cycle and the filter."""
+        if self.config.whole_read:
+            return self._finish_whole_read()
         out: list[CycleCalls] = []
         if self._corrector is None:
             if not self._buffer:
@@ -156,14 +197,18 @@ class IntensityCaller:
         self._filter.finalise()
         return out
 
-    def _start(self) -> list[CycleCalls]:
-        stack = np.stack(self._buffer, axis=1)
+    def _colour_corrected(self, stack: np.ndarray) -> np.ndarray:
         if stack.shape[1] < 2:
             raise BasecallError("calling needs at least 2 cycles")
         with self.times.measure("colour model estimation"):
-            self.colour_model = estimate_colour_model(stack, self.chemistry,
-                                                      normalised=self.known.colour_matrix)
-            corrected = self.colour_model.correct(stack)
+            self.colour_model = estimate_colour_model(
+                stack[:, : max(self.config.colour_model_cycles, 2)], self.chemistry,
+                normalised=self.known.colour_matrix)
+            return self.colour_model.correct(stack)
+
+    def _start(self) -> list[CycleCalls]:
+        stack = np.stack(self._buffer, axis=1)
+        corrected = self._colour_corrected(stack)
         top = np.sort(corrected.max(axis=2), axis=1)
         amplitude = top[:, top.shape[1] // 2:].mean(axis=1)
         floor = 1e-3 * max(float(np.median(amplitude)), 1e-6)
@@ -176,11 +221,54 @@ class IntensityCaller:
                                       self.config.max_chastity_failures)
         out: list[CycleCalls] = []
         for cycle in range(stack.shape[1]):
+            self._corrected[cycle + 1] = corrected[:, cycle]
             with self.times.measure("phasing correction + calls"):
                 finalised = self._corrector.push(corrected[:, cycle])
             out += self._emit(finalised)
         self._buffer = []
         return out
+
+    def _finish_whole_read(self) -> list[CycleCalls]:
+        if not self._buffer:
+            return []
+        stack = np.stack(self._buffer, axis=1)
+        self._buffer = []
+        corrected = self._colour_corrected(stack)
+        with self.times.measure("phasing correction + calls"):
+            read = call_whole_read(corrected, self.chemistry, rates=self.known.rates)
+        self._whole_read = read
+        chastity = read.chastity
+        passing = passing_filter(chastity, self.config.filter_cycles,
+                                 self.config.chastity_threshold,
+                                 self.config.max_chastity_failures)
+        self._filter = ChastityFilter(chastity.shape[0], self.config.filter_cycles)
+        self._filter.passing = passing
+        edge = np.ones((chastity.shape[0], 1), np.float32)
+        before = np.concatenate([edge, chastity[:, :-1]], axis=1)
+        after = np.concatenate([chastity[:, 1:], edge], axis=1)
+        neighbour = np.minimum(before, after)
+        out = []
+        with self.times.measure("quality + filter + metrics"):
+            for index in range(chastity.shape[1]):
+                cycle = index + 1
+                bases = read.bases[:, index]
+                predictors = Predictors(chastity[:, index], neighbour[:, index],
+                                        read.signal_ratio[:, index],
+                                        np.full(bases.shape, cycle))
+                qualities = self._qualities(predictors, bases)
+                expected = read.amplitude * np.float32(read.model.gain[index])
+                out.append(CycleCalls(cycle, bases, qualities, chastity[:, index], predictors,
+                                      self._metrics(cycle, corrected[:, index], bases,
+                                                    read.signal_ratio[:, index] * expected,
+                                                    qualities)))
+        return out
+
+    def _qualities(self, predictors: Predictors, bases: np.ndarray) -> np.ndarray:
+        qualities = np.minimum(self.quality_table.lookup(predictors), self.config.max_quality)
+        qualities[bases == NO_CALL] = MIN_QUALITY
+        if self.config.four_bin_qualities:
+            qualities = four_bin_qualities(qualities)
+        return qualities.astype(np.uint8)
 
     def _emit(self, cycles: Iterable[CorrectedCycle]) -> list[CycleCalls]:
         with self.times.measure("quality + filter + metrics"):
@@ -194,26 +282,63 @@ class IntensityCaller:
             predictors = Predictors(
                 calls.chastity, np.minimum(item.previous_chastity, item.next_chastity),
                 calls.signal_ratio, np.full(calls.chastity.shape, item.cycle))
-            qualities = self.quality_table.lookup(predictors)
-            qualities[calls.bases == NO_CALL] = MIN_QUALITY
+            qualities = self._qualities(predictors, calls.bases)
             self._filter.update(calls.chastity)
+            signal = calls.signal_ratio * self._corrector.amplitude
+            metrics = self._metrics(item.cycle, self._corrected.pop(item.cycle), calls.bases,
+                                    signal, qualities)
             out.append(CycleCalls(item.cycle, calls.bases, qualities, calls.chastity,
-                                  predictors, self._metrics(item, qualities)))
+                                  predictors, metrics))
         return out
 
-    def _metrics(self, item: CorrectedCycle, qualities: np.ndarray) -> CycleMetrics:
-        assert self._corrector is not None
-        arrival = self._arrivals.pop(item.cycle)
-        bases = item.calls.bases
+    def _metrics(self, cycle: int, corrected: np.ndarray, bases: np.ndarray,
+                 signal: np.ndarray, qualities: np.ndarray) -> CycleMetrics:
+        """Figures of one cycle; ``signal`` (n,) is each call's signal in corrected units."""
+        assert self.colour_model is not None
+        arrival = self._arrivals.pop(cycle)
         counts = np.bincount(bases, minlength=5)[:5]
-        signal = item.calls.signal_ratio * self._corrector.amplitude
-        called = np.array([float(signal[bases == b].mean()) if counts[b] else 0.0
-                           for b in range(len(BASES))])
         histogram = np.bincount(np.minimum(qualities, MAX_REPORTED_Q),
                                 minlength=MAX_REPORTED_Q + 1)
-        return CycleMetrics(arrival.mean, arrival.p90, called, counts, histogram,
-                            self._corrector.rates.phasing, self._corrector.rates.prephasing,
-                            arrival.shifts)
+        return CycleMetrics(
+            mean_intensity=arrival.mean, p90_intensity=arrival.p90,
+            called_intensity=called_intensity_raw(signal, bases, self.colour_model,
+                                                  self.chemistry),
+            base_counts=counts,
+            snr=cycle_snr(corrected, bases, signal, self.chemistry),
+            no_call_percent=100.0 * float(counts[NO_CALL]) / max(bases.size, 1),
+            q_histogram=histogram, phasing=self.rates.phasing,
+            prephasing=self.rates.prephasing, shifts_px=arrival.shifts)
+
+
+def called_intensity_raw(signal: np.ndarray, bases: np.ndarray, colour_model: ColourModel,
+                         chemistry: Chemistry) -> np.ndarray:
+    """(4,) mean called signal per base in raw intensity units: the corrected signal times
+    the raw response of the channels the base lights (the colour matrix diagonal)."""
+    signature = chemistry.signature
+    response = (signature * np.diag(colour_model.matrix)[:, None]).sum(axis=0) / np.maximum(
+        signature.sum(axis=0), 1.0)
+    out = np.zeros(len(BASES))
+    for base in range(len(BASES)):
+        called = bases == base
+        if called.any():
+            out[base] = float(signal[called].mean()) * float(response[base])
+    return out
+
+
+def cycle_snr(corrected: np.ndarray, bases: np.ndarray, signal: np.ndarray,
+              chemistry: Chemistry) -> float:
+    """Mean called signal over the rms of what is left once the called base's signature
+    (scaled by the call's signal) is removed from the corrected intensities."""
+    called = bases < NO_CALL
+    if not called.any():
+        return 0.0
+    signature = chemistry.signature.T.astype(np.float32)[bases[called]]  # (m, channels)
+    norm = np.maximum((signature**2).sum(axis=1), 1.0)
+    residual = corrected[called] - signature * (signal[called] / norm)[:, None]
+    rms = float(np.sqrt(np.mean(residual**2)))
+    lit = chemistry.signature.sum(axis=0)[bases[called]] > 0
+    mean_signal = float(np.mean(signal[called][lit])) if lit.any() else 0.0
+    return mean_signal / rms if rms > 0 else 0.0
 
 
 class TileBasecaller:
@@ -353,12 +478,17 @@ def call_intensities(intensities: np.ndarray, chemistry: Chemistry | None = None
                      config: BasecallConfig | None = None,
                      known: KnownParameters | None = None,
                      quality_table: QualityTable | None = None) -> IntensityCalls:
-    """Call (clusters, cycles, channels) raw background-corrected intensities."""
-    array = np.asarray(intensities)
-    if array.ndim != 3:
-        raise ShapeError(f"intensities must be (clusters, cycles, channels), got {array.shape}")
-    chem = chemistry or chemistry_for_channels(array.shape[2])
-    caller = IntensityCaller(chem, config, known, quality_table)
+    """Call (clusters, cycles, channels) raw background-corrected intensities (default: over
+    the whole read, qualities capped at Q41)."""
+    shape = np.shape(intensities)
+    if len(shape) != 3:
+        raise ShapeError(f"intensities must be (clusters, cycles, channels), got {shape}")
+    chem = chemistry or chemistry_for_channels(shape[2])
+    if chem.n_channels != shape[2]:
+        raise ShapeError(f"{chem.name} needs {chem.n_channels} channels, got {shape[2]}")
+    array = check_intensities(intensities)
+    settings = config or BasecallConfig(whole_read=True, max_quality=DEFAULT_MAX_QUALITY)
+    caller = IntensityCaller(chem, settings, known, quality_table)
     results: list[CycleCalls] = []
     for cycle in range(array.shape[1]):
         results += caller.add_cycle(array[:, cycle])

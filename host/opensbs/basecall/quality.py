@@ -21,6 +21,8 @@ from .errors import QualityTableError, ShapeError
 
 MIN_QUALITY = 2
 MAX_QUALITY = 50
+DEFAULT_MAX_QUALITY = 41  # what Illumina tools expect at most; the table may hold more
+FOUR_BINS = ((0, 2), (10, 12), (20, 23), (30, 37))  # (lowest Q of the bin, reported Q)
 SMOOTHING_BASES = 200.0
 REPORTED_BIN_EDGES = (0, 10, 20, 25, 30, 35, 40, 45, MAX_QUALITY + 1)
 PREDICTORS = ("chastity", "neighbour_chastity", "signal_ratio", "cycle")
@@ -132,6 +134,15 @@ def calibrate_table(predictors: Predictors, is_error: np.ndarray, source: str = 
                                rate.shape[0])
     fine = np.clip(np.rint(-10.0 * np.log10(rate)), MIN_QUALITY, MAX_QUALITY)
     return QualityTable(bin_edges, _binned(fine, wrong, bases), source)
+
+
+def four_bin_qualities(qualities: np.ndarray) -> np.ndarray:
+    """Qualities mapped to the four values current Illumina instruments report: Q < 10 -> 2,
+    10-19 -> 12, 20-29 -> 23, >= 30 -> 37."""
+    q = np.asarray(qualities)
+    lows = np.array([low for low, _ in FOUR_BINS])
+    values = np.array([value for _, value in FOUR_BINS], dtype=np.uint8)
+    return values[np.searchsorted(lows, q, side="right") - 1]
 
 
 def _binned(fine: np.ndarray, wrong: np.ndarray, bases: np.ndarray) -> np.ndarray:

@@ -9,19 +9,26 @@ import numpy as np
 import typer
 
 from ..basecall import (
+    BasecallConfig,
     BasecallError,
     call_intensities,
     chemistry_named,
 )
-from ..basecall.cif import CifData, read_cif
+from ..basecall.cif import CifData, read_cif, stack_cif
 from ..basecall.fastq import ReadNaming, write_fastq
 from ..basecall.image_set import open_image_set
-from ..basecall.quality import QualityTable, shipped_table_path
+from ..basecall.quality import DEFAULT_MAX_QUALITY, QualityTable, shipped_table_path
+from ..basecall.validation import check_intensities, check_positions
 from ..jobs import JobError, run_tile_jobs
 from ..jobs.tiles import basecall_jobs, calls_summary
 from ..runfolder.atomic import atomic_write_text
 from ._app import app
 from ._engine_options import SchedulerOption, WorkersOption, engine_options
+
+MaxQ = Annotated[int, typer.Option(
+    "--max-q", min=2, max=50, help="Cap of reported qualities (50: the table's full range).")]
+QBins = Annotated[bool, typer.Option(
+    "--q-bins/--no-q-bins", help="Report four quality values only (2/12/23/37).")]
 
 
 def _table(path: Path | None) -> QualityTable | None:
@@ -41,6 +48,11 @@ def basecall(
         False,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
+    max_q: MaxQ = DEFAULT_MAX_QUALITY,
+    q_bins: QBins = False,
+    whole_read: Annotated[bool, typer.Option(
+        "--whole-read/--live", help="Call over the whole read (better at high phasing) or as "
+        "the live run does (the run's calls and filter again; default).")] = False,
 ) -> None:
     """Call stored cycle images offline: one FASTQ.gz per tile plus summary.json.
 
@@ -53,8 +65,10 @@ def basecall(
         if table is not None:
             QualityTable.load(table)  # a bad table fails here, before any tile runs
         chem = chemistry_named(chemistry).name if chemistry else None
+        config = BasecallConfig(whole_read=whole_read, max_quality=max_q,
+                                four_bin_qualities=q_bins)
         out.mkdir(parents=True, exist_ok=True)
-        jobs = basecall_jobs(images, out, chem, table, include_filtered)
+        jobs = basecall_jobs(images, out, chem, table, include_filtered, config)
         report = run_tile_jobs(jobs, engine_options(workers, scheduler), "basecall")
         summary = {}
         for tile, job in zip(images.tiles, jobs, strict=True):
@@ -82,13 +96,16 @@ def basecall_intensities(
         help="Quality table JSON (default: the chemistry's shipped table).")] = None,
     include_filtered: Annotated[bool, typer.Option(help="Write reads failing the filter.")] =
         False,
+    max_q: MaxQ = DEFAULT_MAX_QUALITY,
+    q_bins: QBins = False,
 ) -> None:
-    """Call an intensity array or CIF files and write FASTQ.gz (read names use positions if
-    given, else x = y = 0)."""
+    """Call an intensity array or CIF files over the whole read and write FASTQ.gz (read names
+    use positions if given, else x = y = 0)."""
     try:
         intensities, positions = _load_intensities(inputs)
         chem = chemistry_named(chemistry) if chemistry else None
-        calls = call_intensities(intensities, chem, quality_table=_table(quality_table))
+        config = BasecallConfig(whole_read=True, max_quality=max_q, four_bin_qualities=q_bins)
+        calls = call_intensities(intensities, chem, config, quality_table=_table(quality_table))
         xy = positions if positions is not None else np.zeros((intensities.shape[0], 2))
         reads = write_fastq(out, calls.bases, calls.qualities, xy, calls.passing_filter, tile,
                             ReadNaming(), include_filtered)
@@ -155,16 +172,11 @@ def _load_intensities(inputs: list[Path]) -> tuple[np.ndarray, np.ndarray | None
         except (OSError, ValueError) as exc:
             raise BasecallError(f"cannot read {inputs[0]}: {exc}") from None
         if isinstance(loaded, np.ndarray):
-            return loaded, None
+            return check_intensities(loaded), None
         if "intensities" not in loaded:
             raise BasecallError(f"{inputs[0]} has no 'intensities' array")
-        positions = loaded["positions"] if "positions" in loaded else None
-        return loaded["intensities"], positions
-    blocks = sorted((_read_cif_file(path) for path in inputs), key=lambda c: c.first_cycle)
-    expected = blocks[0].first_cycle
-    for block in blocks:
-        if block.first_cycle != expected:
-            raise BasecallError(f"CIF cycles are not contiguous: expected cycle {expected}, "
-                                f"got {block.first_cycle}")
-        expected += block.intensities.shape[1]
-    return np.concatenate([b.intensities for b in blocks], axis=1), None
+        intensities = check_intensities(loaded["intensities"])
+        positions = (check_positions(loaded["positions"], intensities.shape[0])
+                     if "positions" in loaded else None)
+        return intensities, positions
+    return check_intensities(stack_cif([_read_cif_file(path) for path in inputs])), None

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..basecall import TileBasecaller, chemistry_named
+from ..basecall import BasecallConfig, TileBasecaller, chemistry_named
 from ..basecall.fastq import write_fastq
 from ..basecall.image_set import ImageSet
 from ..basecall.pipeline import IntensityCalls, collect
@@ -24,11 +24,12 @@ def fastq_name(tile: int) -> str:
 
 
 def basecall_jobs(images: ImageSet, out_dir: Path, chemistry: str | None,
-                  quality_table: Path | None, include_filtered: bool) -> list[TileJob]:
+                  quality_table: Path | None, include_filtered: bool,
+                  config: BasecallConfig | None = None) -> list[TileJob]:
     """One job per tile of ``images`` (absolute paths), writing ``out_dir/s_1_TILE.fastq.gz``."""
     return [TileJob(f"tile_{tile}", out_dir, (fastq_name(tile),), call_stored_tile,
                     (ImageSet(images.root, {tile: images.files[tile]}), tile, out_dir, chemistry,
-                     quality_table, include_filtered),
+                     quality_table, include_filtered, config or BasecallConfig()),
                     inputs=tuple(images.files[tile]) + ((quality_table,) if quality_table
                                                         else ()))
             for tile in images.tiles]
@@ -43,9 +44,10 @@ def simulation_jobs(out_dir: Path, config: SimConfig, tiles: list[int], cycles: 
 
 
 def call_stored_tile(images: ImageSet, tile: int, out_dir: Path, chemistry: str | None,
-                     quality_table: Path | None, include_filtered: bool) -> dict[str, Any]:
+                     quality_table: Path | None, include_filtered: bool,
+                     config: BasecallConfig) -> dict[str, Any]:
     """Call every stored cycle of ``tile`` and write its FASTQ.gz; returns its summary."""
-    caller = TileBasecaller(chemistry_named(chemistry) if chemistry else None,
+    caller = TileBasecaller(chemistry_named(chemistry) if chemistry else None, config=config,
                             quality_table=None if quality_table is None
                             else QualityTable.load(quality_table))
     results = []
