@@ -6,7 +6,6 @@ import math
 import struct
 
 import numpy as np
-
 from opensbs.basecall.fastq import read_name_coordinate
 
 

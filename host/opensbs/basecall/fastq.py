@@ -2,8 +2,9 @@
 
 ``@<instrument>:<run number>:<flowcell id>:<lane>:<tile>:<x>:<y> <read>:<is filtered>:
 <control number>:<index sequence>``; x, y are the cluster's pixel position as Picard and
-bcl2fastq compute them from the locs file's float32 values (`read_name_coordinate`); ``is filtered`` is ``Y`` for a read that failed the filter. Quality is
-Phred+33; a no-call is ``N`` with quality 2 (``#``).
+bcl2fastq compute them from the locs file's float32 values (`read_name_coordinate`);
+``is filtered`` is ``Y`` for a read that failed the filter. Quality is Phred+33; a no-call is
+``N`` with quality 2 (``#``).
 """
 
 import gzip
