@@ -3,6 +3,7 @@ to the RunInfo Id, --flowcell, and the completion files written last by a finish
 
 import datetime as dt
 import gzip
+import json
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from opensbs.run.run_number import allocate_run_number, counter_path
 from opensbs.run.session import check_flowcell_id, new_identity, new_session
 from opensbs.runfolder import Journal, RunFolder, RunFolderError
 from opensbs.runfolder.completion import COMPLETION_FILES
+from opensbs.runfolder.lock import LOCK_NAME
 
 TODAY = dt.date(2026, 12, 3)
 RUN_ID = re.compile(r"^\d{6}_\w+_\d{4}_\w+$")
@@ -151,3 +153,21 @@ def test_stopped_run_has_no_completion_files_and_resume_keeps_identity(tmp_path,
     assert ET.parse(out / "RunCompletionStatus.xml").getroot().findtext("RunId") == before[0]
     with gzip.open(out / "Fastq" / "Undetermined_S0_L001_R1_001.fastq.gz", "rt") as fastq:
         assert fastq.readline().startswith("@OPENSBS1:1:FC77:1:1101:")
+
+
+def test_resume_of_a_run_finished_without_completion_files_only_writes_them(tmp_path):
+    out = tmp_path / "run"
+    start_run(RunRequest(sim=True, recipe=MICRO, out=out, seed=5))
+    for name in COMPLETION_FILES:  # as if killed between the journal's `finished` and them
+        (out / name).unlink()
+    def files() -> dict[Path, tuple[bytes, int]]:  # but the completion files and the lock
+        return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*")
+                if p.is_file() and p.name not in (*COMPLETION_FILES, LOCK_NAME)}
+
+    before = files()
+    outcome = start_run(RunRequest(resume=out))
+    assert all((out / name).exists() for name in COMPLETION_FILES)
+    assert files() == before  # nothing else rewritten
+    assert outcome.summary == json.loads((out / "summary.json").read_text())
+    with pytest.raises(RunFolderError, match="already finished"):
+        start_run(RunRequest(resume=out))

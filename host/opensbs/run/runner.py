@@ -17,6 +17,7 @@ folder is locked for the whole run; SIGINT, SIGTERM and SIGHUP stop the run safe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -227,6 +228,10 @@ def start_run(request: RunRequest, progress_hook: Callable[[RunProgress], Any] |
     with stop_on_signals(stop):
         session = _open_session(request)
         try:
+            if session.finished:  # only its completion files are missing
+                _write_completion(session)
+                return RunOutcome(session, json.loads(
+                    session.folder.layout.summary.read_text("utf-8")))
             return _run_session(session, request, progress_hook, stop)
         finally:
             session.close()

@@ -28,6 +28,7 @@ from ..runfolder import (
     RunIdentity,
     remove_partials,
 )
+from ..runfolder.completion import COMPLETION_FILES
 from ..runfolder.lock import LOCK_NAME
 from ..runfolder.run_xml import run_id
 from .run_number import allocate_run_number
@@ -48,6 +49,7 @@ class Session:
     completed_cycles: int = 0  # cycles whose calls are on disk
     imaged_cycles: int = 0  # cycles whose images are stored (hardware runs)
     torn_tail_bytes: int = 0  # a torn last journal line dropped on reopening
+    finished: bool = False  # finished, but stopped before writing its completion files
 
     @property
     def seed(self) -> int:
@@ -165,7 +167,7 @@ def new_session(recipe: Recipe, recipe_text: str, out: Path | None, identity: Ru
 
 def resume_session(root: Path) -> Session:
     """Lock and reopen a stopped run: check its journal and recipe, drop half-written
-    temporaries."""
+    temporaries. A finished run is reopened only if it stopped before its completion files."""
     layout = RunFolderLayout(root)
     if not root.is_dir() or not layout.journal.exists():
         raise RunFolderError(f"{root}: not an OpenSBS run folder (no journal.jsonl)")
@@ -174,7 +176,7 @@ def resume_session(root: Path) -> Session:
         folder = RunFolder.open(root)
         journal = Journal(folder.layout.journal)
         state: JournalState = journal.read()
-        if state.finished:
+        if state.finished and all((root / name).exists() for name in COMPLETION_FILES):
             raise RunFolderError(f"{root}: this run already finished; nothing to resume")
         text = folder.layout.recipe.read_text("utf-8")
         if recipe_digest(text) != state.start.get("recipe_sha256"):
@@ -184,4 +186,4 @@ def resume_session(root: Path) -> Session:
         lock.release()
         raise
     return Session(folder, journal, state.start, lock, state.completed_cycles,
-                   state.imaged_cycles, state.torn_tail_bytes)
+                   state.imaged_cycles, state.torn_tail_bytes, state.finished)
