@@ -45,9 +45,13 @@ def test_remove_partials_deletes_leftover_temporaries(tmp_path: Path):
     assert [p.name for p in (tmp_path / "x").iterdir()] == ["keep.bcl"]
 
 
+START = {"run_id": "r", "run_number": 1, "date_yymmdd": "260101", "seed": 1, "sim": True,
+         "recipe_sha256": "0" * 64}
+
+
 def test_journal_counts_complete_cycles_and_ignores_torn_tail(tmp_path: Path):
     journal = Journal(tmp_path / "journal.jsonl")
-    journal.append("start", run_id="r", seed=1)
+    journal.append("start", **START)
     journal.append("cycle_complete", cycle=1)
     journal.append("cycle_complete", cycle=2)
     with journal.path.open("a") as f:
@@ -61,7 +65,7 @@ def test_journal_rejects_gaps_and_missing_start(tmp_path: Path):
     journal = Journal(tmp_path / "journal.jsonl")
     with pytest.raises(RunFolderError, match="no journal"):
         journal.read()
-    journal.append("start", run_id="r")
+    journal.append("start", **START)
     journal.append("cycle_complete", cycle=2)
     with pytest.raises(RunFolderError, match="cycle 2 completed after cycle 0"):
         journal.read()

@@ -14,7 +14,7 @@ from ..basecall import (
     call_intensities,
     chemistry_named,
 )
-from ..basecall.cif import read_cif
+from ..basecall.cif import CifData, read_cif
 from ..basecall.fastq import ReadNaming, write_fastq
 from ..basecall.image_set import open_image_set
 from ..basecall.pipeline import IntensityCalls, collect
@@ -135,6 +135,13 @@ def _progress_of(chemistry: str) -> Callable[[int, int], None]:
     return progress
 
 
+def _read_cif_file(path: Path) -> CifData:
+    try:
+        return read_cif(path)
+    except OSError as exc:  # a directory, a missing or unreadable file
+        raise BasecallError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def _load_intensities(inputs: list[Path]) -> tuple[np.ndarray, np.ndarray | None]:
     if len(inputs) == 1 and inputs[0].suffix in (".npy", ".npz"):
         try:
@@ -147,7 +154,7 @@ def _load_intensities(inputs: list[Path]) -> tuple[np.ndarray, np.ndarray | None
             raise BasecallError(f"{inputs[0]} has no 'intensities' array")
         positions = loaded["positions"] if "positions" in loaded else None
         return loaded["intensities"], positions
-    blocks = sorted((read_cif(path) for path in inputs), key=lambda c: c.first_cycle)
+    blocks = sorted((_read_cif_file(path) for path in inputs), key=lambda c: c.first_cycle)
     expected = blocks[0].first_cycle
     for block in blocks:
         if block.first_cycle != expected:

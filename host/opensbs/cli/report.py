@@ -19,4 +19,7 @@ def report(run: Annotated[Path, typer.Argument(help="Run folder written by `open
     except RunFolderError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except OSError as exc:  # writing report.html
+        typer.echo(f"error: {exc.filename}: cannot write the report: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"report: {path}")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 
 from ..recipe import RecipeError
 from ..run import (
@@ -20,6 +21,7 @@ from ..run import (
     start_run,
 )
 from ..run.live_view import render
+from ..run.stop import exit_code
 from ..runfolder import RunFolderError
 from ..sim.presets import preset_names
 from ..usb.errors import TransportError
@@ -52,10 +54,15 @@ def run(
         help="Continue a stopped run folder from its last complete cycle.")] = None,
     keep_images: Annotated[bool, typer.Option(
         "--keep-images", help="Keep every cycle's images in the run folder.")] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the virtual instrument (--sim).")] = 0,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed of the virtual instrument (--sim; default 0).")] = None,
     speed: Annotated[float | None, typer.Option(
         help="--sim: at most this many virtual seconds per wall second (default: the recipe's "
              "sim.clock_speedup).")] = None,
+    faults: Annotated[str | None, typer.Option(
+        help="--sim: inject link faults, e.g. 'control.in.drop=0.02,camera.in.corrupt=0.01,"
+             "seed=3' (LINK control|camera|both, DIR in|out, KIND drop|corrupt|duplicate|"
+             "delay|truncate|disconnect).")] = None,
     live: Annotated[bool, typer.Option(help="Show the live view.")] = True,
     preset: Annotated[str | None, typer.Option(
         help="--sim: simulator preset (gentle, miseq-v3, novaseq-x, prototype; default: the "
@@ -68,7 +75,8 @@ def run(
                       f"{', '.join(preset_names())}")
         raise typer.Exit(2)
     request = RunRequest(sim=sim, recipe=recipe, out=out, resume=resume,
-                         keep_images=keep_images, seed=seed, speed=speed, preset=preset)
+                         keep_images=keep_images, seed=seed, speed=speed, faults=faults,
+                         preset=preset)
     holder: dict[str, RunProgress] = {}
     stop_view = threading.Event()
 
@@ -91,16 +99,19 @@ def run(
         else:
             outcome = start_run(request)
     except NoHardwareError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     except (RecipeError, RunFolderError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     except (TransportError, InstrumentError) as exc:  # before the first cycle started
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
     except RunStopped as exc:
-        console.print(f"[yellow]{exc}[/yellow]")
-        console.print("heater off and pump stopped.")
-        raise typer.Exit(130 if exc.reason == "Ctrl-C" else 1) from None
+        console.print(f"[yellow]{escape(str(exc))}[/yellow]", soft_wrap=True)
+        unacked = [p for p in exc.problems if p.startswith(("heater_off", "pump_stop"))]
+        console.print("heater off and pump stopped." if not unacked else
+                      "[red]the board did not acknowledge the safe stop; its heartbeat "
+                      "timeout switches its outputs off[/red]")
+        raise typer.Exit(exit_code(exc.reason)) from None
     _headline(console, outcome.folder.root, outcome.summary)

@@ -28,7 +28,7 @@ class RecipeError(ValueError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__(f"invalid recipe {source}:\n  " + "\n  ".join(problems))
+        super().__init__("invalid recipe: " + "; ".join(problems))
 
 
 def _split_key(key: str) -> list[str]:
@@ -60,7 +60,7 @@ def key_lines(text: str) -> dict[Loc, int]:
     return lines
 
 
-def _line_for(loc: Loc, lines: dict[Loc, int]) -> int | None:
+def line_for(loc: Loc, lines: dict[Loc, int]) -> int | None:
     """Line of the longest known prefix of `loc`."""
     for end in range(len(loc), 0, -1):
         if (line := lines.get(loc[:end])) is not None:
@@ -143,8 +143,8 @@ def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
     """Parse and validate recipe TOML text."""
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RecipeError(source, [f"TOML syntax: {exc}"]) from exc
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
+        raise RecipeError(source, [f"{source}: TOML syntax: {exc}"]) from None
     try:
         return Recipe.model_validate(data)
     except ValidationError as exc:
@@ -154,7 +154,7 @@ def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
             tags = _step_models()
             raw_loc: Loc = tuple(err["loc"])
             loc = tuple(p for p in raw_loc if not (isinstance(p, str) and p in tags))
-            line = _line_for(loc, lines)
+            line = line_for(loc, lines)
             where = f"{source}:{line}" if line is not None else source
             field = _format_loc(loc) or "(recipe)"
             value = _value_at(data, loc)
@@ -169,7 +169,12 @@ def load_recipe(path: Path | str) -> Recipe:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise RecipeError(str(path), [f"cannot read: {exc.strerror}"]) from exc
+        raise RecipeError(str(path), [f"{path}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise RecipeError(str(path), [f"{path}:{line}: not UTF-8 text (byte "
+                                      f"0x{exc.object[exc.start]:02x}); a recipe is a UTF-8 "
+                                      "TOML file"]) from None
     return parse_recipe(text, str(path))
 
 

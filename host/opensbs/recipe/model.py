@@ -11,11 +11,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FOUR_COLOUR_CHANNELS = ("A", "C", "G", "T")
+MIN_TILE_PX = 64
 TWO_COLOUR_CHANNELS = ("green", "blue")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """No unknown keys, no coercion (`port = true` is not port 1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class RunSection(_Strict):
@@ -41,8 +44,10 @@ class Flowcell(_Strict):
     surface: int = Field(default=1, ge=1, le=2)
     swath: int = Field(default=1, ge=1, le=6)
     tiles: int = Field(default=2, ge=1, le=99)
-    width_px: int = Field(default=1024, ge=16, le=8192)
-    height_px: int = Field(default=1024, ge=16, le=8192)
+    # the capture path streams 4-pixel words and pairs of rows; the base caller needs room
+    # around clusters to register and fit spots
+    width_px: int = Field(default=1024, ge=MIN_TILE_PX, le=8192, multiple_of=4)
+    height_px: int = Field(default=1024, ge=MIN_TILE_PX, le=8192, multiple_of=2)
 
     def tile_area_mm2(self, pixel_size_um: float) -> float:
         """Flow-cell area imaged by one tile."""
@@ -64,7 +69,7 @@ class Channel(_Strict):
 class Imaging(_Strict):
     """Camera settings and the channels imaged every cycle, in order."""
 
-    bit_depth: int = Field(default=12, ge=8, le=16)
+    bit_depth: int = Field(default=12, ge=10, le=12, multiple_of=2)  # the capture path's
     pixel_size_um: float = Field(default=0.325, gt=0.01, le=20.0)  # at the flow cell
     channels: list[Channel] = Field(min_length=1, max_length=4)
 
@@ -135,6 +140,11 @@ class Recipe(_Strict):
             raise ValueError(
                 f"{self.run.chemistry} chemistry needs {len(expected)} channels "
                 f"{list(expected)}, found {len(names)} {list(names)}")
+        if names != expected:
+            raise ValueError(
+                f"imaging.channels: {self.run.chemistry} chemistry images the channels "
+                f"{list(expected)} in this order (the base caller reads channel i as "
+                f"{list(expected)}[i]), found {list(names)}")
         return self
 
     @property

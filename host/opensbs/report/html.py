@@ -3,7 +3,6 @@ run folder alone: summary.json, InterOp/*.bin and run_log.jsonl."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from html import escape
 from pathlib import Path
@@ -18,6 +17,7 @@ from ..runfolder.interop_files import (
     Q_FILE,
     decode_metric_file,
 )
+from ..runfolder.summary import read_summary
 from .svg import bar_chart, line_chart, tile_map
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
@@ -32,7 +32,10 @@ def _read_metrics(layout: RunFolderLayout, spec: tuple[str, int, np.dtype]) -> n
     path = layout.interop / spec[0]
     if not path.exists():
         return None
-    return decode_metric_file(path.read_bytes(), spec[1], spec[2])
+    try:
+        return decode_metric_file(path.read_bytes(), spec[1], spec[2])
+    except (OSError, ValueError) as exc:
+        raise RunFolderError(f"{path}: unreadable InterOp file: {exc}") from None
 
 
 def _by_cycle(records: np.ndarray, values: np.ndarray) -> tuple[list[int], np.ndarray]:
@@ -162,12 +165,22 @@ def _fault_table(log: list[dict[str, Any]]) -> str:
             f"{rows}</table>")
 
 
+def _link_fault_table(summary: dict[str, Any]) -> str:
+    recorded = (summary.get("link_faults") or {}).get("recorded") or {}
+    rows = "".join(f"<tr><td>{escape(str(link))}</td><td>{escape(str(kind))}</td>"
+                   f"<td>{escape(str(count))}</td></tr>"
+                   for link, kinds in sorted(recorded.items()) if isinstance(kinds, dict)
+                   for kind, count in sorted(kinds.items()))
+    if not rows:
+        return "<h2>Link faults</h2><p>None.</p>"
+    return (f"<h2>Link faults</h2><table><tr><th>Link</th><th>Fault</th><th>Count</th></tr>"
+            f"{rows}</table>")
+
+
 def build_report(run_dir: Path | str) -> str:
     """The HTML text of the report of the run folder `run_dir`."""
     layout = RunFolderLayout(Path(run_dir))
-    if not layout.summary.exists():
-        raise RunFolderError(f"{layout.summary}: missing (run not finished or not a run folder)")
-    summary = json.loads(layout.summary.read_text("utf-8"))
+    summary = read_summary(layout.summary)
     log = read_run_log(layout.run_log) if layout.run_log.exists() else []
     channels = summary.get("channel_names", ["A", "C", "G", "T"])
     charts = _cycle_charts(layout, channels) + _run_charts(summary, log)
@@ -175,7 +188,8 @@ def build_report(run_dir: Path | str) -> str:
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>OpenSBS run {title}"
             f"</title><style>{STYLE}</style></head><body><h1>OpenSBS run {title}</h1>"
             f"{_summary_table(summary)}<h2>Plots</h2><div class='charts'>{''.join(charts)}"
-            f"</div>{_step_table(log)}{_fault_table(log)}</body></html>\n")
+            f"</div>{_step_table(log)}{_fault_table(log)}{_link_fault_table(summary)}"
+            "</body></html>\n")
 
 
 def write_report(run_dir: Path | str) -> Path:

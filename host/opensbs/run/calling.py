@@ -1,11 +1,14 @@
 """The base-calling side of a run: a worker thread fed each tile's cycle images.
 
 The worker hands each (cycle, tile, images) to that tile's incremental caller while the main
-thread runs the next cycle's chemistry. Whatever calls the caller has made final go to the run
-folder at once (BCL, and the caller's per-cycle figures kept for the metrics); once every tile
-of a cycle is processed the journal records the cycle as complete. A resumed run rebuilds the
-callers by feeding them the completed cycles' images again (kept in the run folder's State/ on
-hardware, re-simulated with --sim), so the journal is only extended past `resume_from`.
+thread runs the next cycle's chemistry. The caller makes a cycle's calls final some cycles
+after its images (phasing needs the cycles around it); final calls go to the run folder at once
+(BCL, and the caller's per-cycle figures kept for the metrics, both written atomically and
+fsynced). Once every tile's calls of a cycle are on disk the journal records the cycle as
+complete and the live view counts it as base-called, so the lag it shows is the real one. A
+resumed run rebuilds the callers by feeding them the earlier cycles' images again (kept in the
+run folder's State/ on hardware, re-simulated with --sim), so the journal is only extended past
+`resume_from`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from ..basecall.pipeline import CycleCalls, TileBasecaller
 from ..runfolder import Journal, RunFolder, atomic_write_bytes
 from .progress import RunProgress
 from .running_figures import RunningFigures
+from .stop import StopRequest
+
+MAX_QUEUED_CYCLES = 3  # cycles of images the chemistry may run ahead of the caller
 
 
 def metrics_path(folder: RunFolder, tile: int, cycle: int) -> Path:
@@ -49,8 +55,8 @@ class BasecallWorker:
 
     def __init__(self, folder: RunFolder, callers: dict[int, TileBasecaller], journal: Journal,
                  progress: RunProgress, on_event: Callable[..., None],
-                 max_queued_cycles: int = 3, resume_from: int = 0,
-                 figures: RunningFigures | None = None) -> None:
+                 max_queued_cycles: int = MAX_QUEUED_CYCLES, resume_from: int = 0,
+                 figures: RunningFigures | None = None, stop: StopRequest | None = None) -> None:
         self.folder = folder
         self.callers = callers
         self.journal = journal
@@ -59,6 +65,9 @@ class BasecallWorker:
         self.tiles = list(callers)
         self.resume_from = resume_from
         self.figures = figures or RunningFigures()
+        self.stop = stop or StopRequest()
+        self._written = dict.fromkeys(self.tiles, 0)  # last cycle whose calls are on disk
+        self._complete = 0
         self._queue: queue.Queue[tuple[int, int, np.ndarray] | None] = queue.Queue(
             max(1, max_queued_cycles * len(self.tiles)))
         self._thread = threading.Thread(target=self._run, name="basecall-worker", daemon=True)
@@ -69,6 +78,8 @@ class BasecallWorker:
         self._thread.start()
 
     def _raise_if_failed(self) -> None:
+        if isinstance(self.error, OSError):
+            raise self.error  # writing the calls failed (a full disk), not the calling
         if self.error is not None:
             raise RuntimeError(f"base calling failed: {self.error!r}") from self.error
 
@@ -76,6 +87,7 @@ class BasecallWorker:
         """Queue `item`, waiting while the queue is full; fails if the worker has failed."""
         while True:
             self._raise_if_failed()
+            self.stop.check()
             try:
                 self._queue.put(item, timeout=0.5)
                 return
@@ -89,7 +101,9 @@ class BasecallWorker:
     def finish(self) -> None:
         """Wait for every queued cycle to be called, then flush the callers."""
         self._put(self._STOP)
-        self._thread.join()
+        while self._thread.is_alive():
+            self._thread.join(0.2)
+            self.stop.check()
         self._raise_if_failed()
         for tile, caller in self.callers.items():
             for calls in caller.finish():
@@ -116,6 +130,12 @@ class BasecallWorker:
     def _write(self, tile: int, calls: CycleCalls) -> None:
         self.folder.write_bcl(calls.cycle, tile, calls.bases, calls.qualities)
         save_cycle_metrics(self.folder, tile, calls)
+        self._written[tile] = calls.cycle
+        self._figures(tile, calls)
+        for cycle in range(self._complete + 1, min(self._written.values()) + 1):
+            self._cycle_done(cycle)
+
+    def _figures(self, tile: int, calls: CycleCalls) -> None:
         positions = self.callers[tile].positions
         if positions is not None:
             self.figures.add(tile, positions, calls)
@@ -125,12 +145,17 @@ class BasecallWorker:
                 p.clusters, p.pf_fraction, p.q30_fraction, p.error_rate = clusters, pf, q30, error
 
     def _cycle_done(self, cycle: int) -> None:
+        """Every tile's calls of `cycle` are on disk: journal it, show it."""
         if cycle > self.resume_from:
             self.journal.append("cycle_complete", cycle=cycle)
+        self._complete = cycle
+        with self.progress.lock:
+            self.progress.basecalled_cycle = cycle
+        self.on_event("cycle_basecalled", cycle=cycle,
+                      wall_elapsed_s=round(self.progress.elapsed_s(), 3))
 
     def _run(self) -> None:
         try:
-            done_tiles: dict[int, int] = {}
             while not self._abandon.is_set():
                 item = self._queue.get()
                 if item is None:
@@ -138,13 +163,5 @@ class BasecallWorker:
                 cycle, tile, images = item
                 for calls in self.callers[tile].add_cycle(images):
                     self._write(tile, calls)
-                done_tiles[cycle] = done_tiles.get(cycle, 0) + 1
-                if done_tiles[cycle] == len(self.tiles):
-                    del done_tiles[cycle]
-                    self._cycle_done(cycle)
-                    with self.progress.lock:
-                        self.progress.basecalled_cycle = cycle
-                    self.on_event("cycle_basecalled", cycle=cycle,
-                                  wall_elapsed_s=round(self.progress.elapsed_s(), 3))
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self.error = exc

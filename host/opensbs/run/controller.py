@@ -3,18 +3,20 @@
 Per cycle: the recipe's steps in order (fluidics, thermal, wait on the controller board; the
 image step images every tile, the controller firing the trigger program and the camera bridge
 streaming the frames over the image link). Each tile's images go to the base-calling worker,
-which calls that cycle while the main thread runs the next cycle's chemistry. Ctrl-C (or any
-failure) turns the heater off and stops the pump, and leaves a folder `--resume` continues.
+which calls that cycle while the main thread runs the next cycle's chemistry.
+
+Every stop (Ctrl-C, SIGTERM, SIGHUP, a full disk, a lost link, any failure) first turns the
+heater off and stops the pump, before anything else that can fail (the log, the journal), then
+records what it can and leaves a folder `--resume` continues (the board's own heartbeat timeout
+stays the last line of defence).
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import shutil
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +31,7 @@ from .finalize import TileResult, finalize_run
 from .instrument import BoardDriver
 from .progress import RunProgress
 from .running_figures import RunningFigures
+from .stop import RunInterrupted, StopRequest
 from .truth import TileTruth
 
 FWHM_PER_SIGMA = 2.0 * float(np.sqrt(2.0 * np.log(2.0)))
@@ -52,11 +55,15 @@ class Imager(Protocol):
 
 
 class RunStopped(Exception):
-    """The run stopped before its last cycle; the folder can be resumed."""
+    """The run stopped before its end, after the safe stop; the folder can be resumed.
+    `problems`: what the stop could not do or record (an unacknowledged heater-off, ...)."""
 
-    def __init__(self, folder: RunFolder, completed_cycles: int, reason: str) -> None:
+    def __init__(self, folder: RunFolder, completed_cycles: int, reason: str,
+                 problems: list[str] | None = None) -> None:
+        self.problems = problems or []
         super().__init__(f"run stopped ({reason}) after {completed_cycles} complete cycles; "
-                         f"continue with: opensbs run --resume {folder.root}")
+                         + (f"also: {'; '.join(self.problems)}; " if self.problems else "")
+                         + f"continue with: opensbs run --resume {folder.root}")
         self.folder = folder
         self.completed_cycles = completed_cycles
         self.reason = reason
@@ -77,11 +84,14 @@ class RunSetup:
     progress: RunProgress
     truths: Callable[[], dict[int, TileTruth] | None] | None = None  # read at the end
     live_truth: Callable[[int], TileTruth] | None = None  # one tile's truth, for the live view
-    resume_from: int = 0  # cycles completed before a resume
+    resume_from: int = 0  # cycles whose calls were on disk before a resume
+    imaged_before: int = 0  # cycles imaged (images stored) before a resume, >= resume_from
     replay_chemistry: bool = False  # resume: re-run those cycles (virtual flow cell)
     store_images: bool = False  # keep images in State/ so a resume can re-feed the caller
     keep_images: bool = False
     extra_summary: dict[str, Any] = field(default_factory=dict)
+    stop: StopRequest = field(default_factory=StopRequest)
+    link_faults: Callable[[], dict[str, Any]] | None = None  # counts for summary.json
 
 
 def stored_images_path(folder: RunFolder, cycle: int, tile: int) -> Path:
@@ -114,23 +124,11 @@ def keep_images(folder: RunFolder, cycle: int, tile: int, images: np.ndarray,
     atomic_write_bytes(folder.layout.image(tile, cycle), buf.getvalue())
 
 
-@contextmanager
-def _no_interrupts() -> Iterator[None]:
-    """Ignore Ctrl-C meanwhile (a second Ctrl-C must not cut the safe stop short)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _run_steps(setup: RunSetup, cycle: int, worker: BasecallWorker,
                on_event: Callable[..., None]) -> None:
     board, progress = setup.board, setup.progress
     for index, step in enumerate(setup.recipe.cycle):
+        board.check_running()
         with progress.lock:
             progress.step = f"{index + 1}/{len(setup.recipe.cycle)} {step.step}"
         wall_start = progress.elapsed_s()
@@ -143,6 +141,7 @@ def _run_steps(setup: RunSetup, cycle: int, worker: BasecallWorker,
         elif isinstance(step, ImageStep):
             start_ms = board.now_ms()
             for tile in setup.recipe.flowcell.tile_numbers():
+                board.check_running()
                 with progress.lock:
                     progress.tile = tile
                 images = setup.imager.image_tile(cycle, tile)
@@ -164,37 +163,102 @@ def _run_steps(setup: RunSetup, cycle: int, worker: BasecallWorker,
                  wall_s=round(progress.elapsed_s() - wall_start, 4), **record.details)
 
 
-def execute_run(setup: RunSetup) -> dict[str, Any]:
-    """Run every cycle, then finalize; returns the summary. Cycles completed before a resume
-    are replayed on the virtual instrument, or their stored images re-fed to the caller.
+def _try_record(what: Callable[[], None]) -> str | None:
+    """Run `what` (a log or journal write); the error text instead of raising."""
+    try:
+        what()
+    except Exception as exc:  # noqa: BLE001 - recording must not stop the stopping
+        return f"{exc}"
+    return None
 
-    Raises RunStopped on Ctrl-C or an instrument failure, after the safe stop."""
+
+def stop_reason(exc: BaseException) -> str:
+    """One line saying why the run stopped."""
+    if isinstance(exc, RunInterrupted):
+        return exc.reason
+    if isinstance(exc, KeyboardInterrupt):
+        return "Ctrl-C"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return f"disk full: {exc.filename or ''}: {exc.strerror}"
+    return f"{exc}"
+
+
+def safe_stop_and_log(board: BoardDriver, on_event: Callable[..., None],
+                      stop_record: dict[str, Any] | None = None) -> list[str]:
+    """Heater off and pump stopped first; then (each write allowed to fail) the `stop` record,
+    one `command` record per stop command and a `fault` if one was not acknowledged. Returns
+    what could not be done or recorded."""
+    sent = board.safe_stop()
+    problems = [f"{name}: {error}" for name, error in sent if error is not None]
+    records: list[tuple[str, dict[str, Any]]] = []
+    if stop_record is not None:
+        records.append(("stop", stop_record))
+    t_s = board.now_ms() / 1000
+    records += [("command", {"t_s": t_s, "name": name, "acked": error is None})
+                for name, error in sent]
+    if problems:
+        records.append(("fault", {"t_s": t_s,
+                                  "message": "safe stop incomplete: " + "; ".join(problems)}))
+    unrecorded = []
+    error = _try_record(board.link_faults.poll)  # faults met while stopping
+    if error is not None:
+        unrecorded.append(error)
+    for kind, fields in records:
+        error = _try_record(lambda: on_event(kind, **fields))  # noqa: B023 - called at once
+        if error is not None:
+            unrecorded.append(error)
+    return problems + [f"run log: {e}" for e in unrecorded[:1]]
+
+
+def _stop(setup: RunSetup, worker: BasecallWorker, on_event: Callable[..., None], cycle: int,
+          exc: BaseException) -> RunStopped:
+    """The stop path: safe stop first, then record what can be recorded."""
+    reason = stop_reason(exc)
+    problems = safe_stop_and_log(setup.board, on_event, {
+        "cycle": cycle, "message": f"stopping at cycle {cycle}: {reason}"})
+    worker.abandon()
+    completed = max(setup.progress.basecalled_cycle, setup.resume_from)
+    error = _try_record(lambda: setup.journal.append("stopped", cycle=cycle,
+                                                     completed_cycles=completed, reason=reason))
+    if error is not None:
+        problems.append(f"journal: {error}")
+    return RunStopped(setup.folder, completed, reason, problems)
+
+
+def execute_run(setup: RunSetup) -> dict[str, Any]:
+    """Run every cycle, then finalize; returns the summary. Cycles imaged before a resume are
+    replayed on the virtual instrument, or their stored images re-fed to the caller.
+
+    Raises RunStopped on a stop request or any failure, after the safe stop."""
     recipe, progress, log = setup.recipe, setup.progress, setup.log
 
     def on_event(kind: str, **fields: Any) -> None:
-        log.write(kind, **fields)
         if kind == "fault":
             with progress.lock:
                 progress.faults.append(str(fields.get("message", "")))
+        log.write(kind, **fields)
 
     worker = BasecallWorker(setup.folder, setup.callers, setup.journal, progress, on_event,
                             resume_from=setup.resume_from,
-                            figures=RunningFigures(setup.live_truth))
+                            figures=RunningFigures(setup.live_truth), stop=setup.stop)
     worker.start()
     cycle = 0
     try:
         for cycle in range(1, recipe.total_cycles + 1):
+            setup.board.check_running()
             with progress.lock:
                 progress.cycle = cycle
-            if cycle <= setup.resume_from and not setup.replay_chemistry:
+            if cycle <= setup.imaged_before and not setup.replay_chemistry:
                 with progress.lock:
                     progress.step = "re-feeding stored images to the base caller"
                 for tile in recipe.flowcell.tile_numbers():
                     worker.submit(cycle, tile, load_stored_images(setup.folder, cycle, tile))
                 continue
             on_event("cycle_start", cycle=cycle, t_s=setup.board.now_ms() / 1000,
-                     replay=cycle <= setup.resume_from)
+                     replay=cycle <= setup.imaged_before)
             _run_steps(setup, cycle, worker, on_event)
+            if setup.store_images and cycle > setup.imaged_before:
+                setup.journal.append("cycle_imaged", cycle=cycle)
             on_event("cycle_imaged", cycle=cycle,
                      wall_elapsed_s=round(progress.elapsed_s(), 3))
             with progress.lock:
@@ -202,16 +266,22 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
         with progress.lock:
             progress.step = "finishing base calls"
         worker.finish()
+        setup.board.check_running()
     except BaseException as exc:
-        reason = "Ctrl-C" if isinstance(exc, KeyboardInterrupt) else f"{exc}"
-        on_event("stop", cycle=cycle, message=f"stopping at cycle {cycle}: {reason}")
-        with _no_interrupts():
-            setup.board.safe_stop()
-        worker.abandon()
-        completed = max(progress.basecalled_cycle, setup.resume_from)
-        setup.journal.append("stopped", cycle=cycle, completed_cycles=completed, reason=reason)
-        raise RunStopped(setup.folder, completed, reason) from exc
-    setup.board.safe_stop()
+        raise _stop(setup, worker, on_event, cycle, exc) from exc
+    safe_stop_and_log(setup.board, on_event)  # what it could not do is logged as a fault
+    try:
+        return _finalize(setup, on_event)
+    except Exception as exc:  # a full disk while writing the run folder: resumable
+        completed, reason = progress.basecalled_cycle, stop_reason(exc)
+        error = _try_record(lambda: setup.journal.append(
+            "stopped", cycle=recipe.total_cycles, completed_cycles=completed, reason=reason))
+        raise RunStopped(setup.folder, completed, reason,
+                         [] if error is None else [f"journal: {error}"]) from exc
+
+
+def _finalize(setup: RunSetup, on_event: Callable[..., None]) -> dict[str, Any]:
+    progress = setup.progress
     with progress.lock:
         progress.step = "writing run folder"
     results = []
@@ -224,6 +294,8 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
                                   rates.phasing, rates.prephasing, setup.tile_area_mm2,
                                   0.0 if sigma is None else FWHM_PER_SIGMA * sigma))
     extra = {**setup.extra_summary, "max_basecall_lag_cycles": progress.max_lag_cycles}
+    if setup.link_faults is not None:
+        extra["link_faults"] = setup.link_faults()
     truths = None if setup.truths is None else setup.truths()
     summary = finalize_run(setup.folder, results, truths, extra)
     setup.journal.append("finished")

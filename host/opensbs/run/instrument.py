@@ -30,10 +30,18 @@ from typing import Any, Protocol
 from ..protocol.control import ControlFrame, Fault, MsgType
 from ..recipe import FluidicsStep, Recipe, ThermalStep, WaitStep
 from ..usb.control_client import ControlClient
+from .board_fit import (
+    HEATER_ZONE,
+    PUMP,
+    VALVE,
+    BoardLimits,
+    BoardMismatchError,
+    describe,
+    recipe_board_problems,
+)
+from .link_faults import ControlLinkFaults
+from .stop import StopRequest
 
-HEATER_ZONE = 0
-PUMP = 0
-VALVE = 0
 WASTE_DISPENSE_NL_PER_S = 50_000
 TELEMETRY_STALL_S = 10.0  # wall seconds without telemetry before the run is stopped
 
@@ -131,30 +139,6 @@ class Telemetry:
 
 
 @dataclass
-class BoardLimits:
-    """What the board said it can do in its IDENTIFY reply."""
-
-    max_setpoint_mc: int
-    pump_capacity_nl: int
-    pump_max_rate_nl_per_s: int
-    valve_ports: int
-    lasers: int
-
-    @classmethod
-    def from_identity(cls, identity: dict[str, Any]) -> BoardLimits:
-        try:
-            heater = identity["heaters"][HEATER_ZONE]
-            pump = identity["pumps"][PUMP]
-            valve = identity["valves"][VALVE]
-            trigger = identity["triggers"][0]
-        except (KeyError, IndexError) as exc:
-            raise InstrumentError(
-                f"the board lacks a heater, pump, valve or trigger: {exc}") from None
-        return cls(heater["max_setpoint_mc"], pump["capacity_nl"], pump["max_rate_nl_per_s"],
-                   valve["ports"], trigger["lasers"])
-
-
-@dataclass
 class StepRecord:
     """Start and end of one executed step on the instrument clock."""
 
@@ -169,13 +153,18 @@ class BoardDriver:
     telemetry sample (at most one per `telemetry_log_ms` of instrument time) and fault."""
 
     def __init__(self, client: ControlClient, on_event: Callable[..., None],
-                 pacer: Pacer | None = None, telemetry_log_ms: int = 1000) -> None:
+                 pacer: Pacer | None = None, telemetry_log_ms: int = 1000,
+                 stop: StopRequest | None = None) -> None:
         self.client = client
         self.pacer: Pacer = pacer or WallPacer()
         self.on_event = on_event
         self.telemetry_log_ms = telemetry_log_ms
+        self.stop = stop or StopRequest()
         self.telemetry = Telemetry()
         self.limits: BoardLimits | None = None
+        self.reader_error: Exception | None = None  # first failure handling a board message
+        self.link_faults = ControlLinkFaults(client.stats, on_event)
+        self._telemetry_period_ms: int | None = None
         self._changed = threading.Condition()
         self._last_logged_ms = -telemetry_log_ms
         self._unsubscribe: Callable[[], None] | None = None
@@ -185,7 +174,10 @@ class BoardDriver:
     def connect(self) -> dict[str, Any]:
         """IDENTIFY the board, learn its limits, subscribe to telemetry and faults."""
         identity = self.client.identity or self.client.connect()
-        self.limits = BoardLimits.from_identity(identity)
+        try:
+            self.limits = BoardLimits.from_identity(identity)
+        except BoardMismatchError as exc:
+            raise InstrumentError(f"{exc}") from None
         self._clear_heartbeat_loss()
         self._unsubscribe = self.client.subscribe(
             self._on_frame, {MsgType.TELEMETRY, MsgType.FAULT_EVENT, MsgType.BOOT})
@@ -208,26 +200,10 @@ class BoardDriver:
 
     def check_recipe(self, recipe: Recipe) -> None:
         """Refuse, before any chemistry, a recipe this board cannot run (every problem named)."""
-        limits = self._limits()
-        problems = []
-        if len(recipe.imaging.channels) > limits.lasers:
-            problems.append(f"{len(recipe.imaging.channels)} imaging channels, the board drives "
-                            f"{limits.lasers} lasers")
-        for index, step in enumerate(recipe.cycle):
-            where = f"cycle[{index}]"
-            if isinstance(step, FluidicsStep):
-                if not 0 <= step.port < limits.valve_ports - 1:
-                    problems.append(f"{where}.port = {step.port}: the valve has reagent ports "
-                                    f"0..{limits.valve_ports - 2} (port {limits.valve_ports - 1}"
-                                    " is waste)")
-                if step.flow_nl_per_s > limits.pump_max_rate_nl_per_s:
-                    problems.append(f"{where}.flow_nl_per_s = {step.flow_nl_per_s}: the pump "
-                                    f"moves at most {limits.pump_max_rate_nl_per_s} nL/s")
-            elif isinstance(step, ThermalStep) and step.setpoint_mc > limits.max_setpoint_mc:
-                problems.append(f"{where}.setpoint_mc = {step.setpoint_mc}: the board allows at "
-                                f"most {limits.max_setpoint_mc} mC")
+        problems = recipe_board_problems(recipe, self._limits())
         if problems:
-            raise InstrumentError("the recipe does not fit this board: " + "; ".join(problems))
+            raise InstrumentError("the recipe does not fit this board: "
+                                  + "; ".join(describe(p, recipe) for p in problems))
 
     def close(self) -> None:
         if self._unsubscribe is not None:
@@ -235,9 +211,41 @@ class BoardDriver:
         self.client.close()
 
     def _on_frame(self, frame: ControlFrame) -> None:
+        """Reader-thread callback: never raises (that would stop the control-link reader); a
+        failure (the run log on a full disk, ...) is kept and stops the run at its next wait."""
+        try:
+            self._handle_frame(frame)
+        except Exception as exc:  # noqa: BLE001 - handed to the run's thread
+            if self.reader_error is None:
+                self.reader_error = exc
+        with self._changed:
+            self._changed.notify_all()
+
+    def check_running(self) -> None:
+        """Record new control-link faults; raise if a stop was requested or handling a board
+        message failed."""
+        self.link_faults.poll()
+        self.stop.check()
+        if self.reader_error is not None:
+            raise self.reader_error
+
+    def _check_telemetry_gap(self, last_ms: int | None, now_ms: int) -> None:
+        """Record telemetry samples lost on the link (the board sends one every period; the
+        shortest interval seen is taken as the period)."""
+        if last_ms is None or now_ms <= last_ms:
+            return
+        interval = now_ms - last_ms
+        period = self._telemetry_period_ms = min(self._telemetry_period_ms or interval, interval)
+        lost = round(interval / period) - 1
+        if lost > 0:
+            self.on_event("link_fault", link="control", fault="telemetry_lost", count=lost,
+                          t_s=now_ms / 1000)
+
+    def _handle_frame(self, frame: ControlFrame) -> None:
         f = frame.fields
         if frame.msg_type == MsgType.TELEMETRY:
             t = self.telemetry
+            self._check_telemetry_gap(t.uptime_ms if t.samples else None, int(f["uptime_ms"]))
             t.uptime_ms, t.faults = int(f["uptime_ms"]), int(f["faults"])
             if f["heaters"]:
                 h = f["heaters"][HEATER_ZONE]
@@ -267,8 +275,6 @@ class BoardDriver:
         elif frame.msg_type == MsgType.BOOT:
             self.on_event("fault", t_s=self.telemetry.uptime_ms / 1000,
                           message=f"controller board rebooted (cause {f['reset_cause']})")
-        with self._changed:
-            self._changed.notify_all()
 
     # -- waiting on the instrument clock -------------------------------------------------------
 
@@ -281,6 +287,7 @@ class BoardDriver:
         or telemetry that stops coming."""
         start_ms = self.telemetry.uptime_ms
         while True:
+            self.check_running()
             t = self.telemetry
             if t.faults:
                 raise InstrumentError(f"fault during {what}: {Fault(t.faults).name}")
@@ -371,17 +378,17 @@ class BoardDriver:
         self._hold(step.duration_ms, f"wait {step.duration_ms} ms")
         return StepRecord("wait", start, self.now_ms())
 
-    def safe_stop(self) -> None:
-        """Heater off and pump stopped (each tried even if the other fails)."""
-        errors = []
+    def safe_stop(self) -> list[tuple[str, str | None]]:
+        """Heater off, then pump stopped, each tried even if the other fails. Logs nothing
+        (logging can fail: the caller logs afterwards); returns (command, error or None)."""
+        results: list[tuple[str, str | None]] = []
         for name, call in (
                 ("heater_off", lambda: self.client.heater_set(HEATER_ZONE, 0, enable=False)),
                 ("pump_stop", lambda: self.client.pump_stop(PUMP))):
             try:
-                self.on_event("command", t_s=self.now_ms() / 1000, name=name)
                 call()
             except Exception as exc:  # noqa: BLE001 - keep stopping the rest
-                errors.append(f"{name}: {exc}")
-        if errors:
-            self.on_event("fault", t_s=self.now_ms() / 1000,
-                          message="safe stop incomplete: " + "; ".join(errors))
+                results.append((name, f"{exc}"))
+            else:
+                results.append((name, None))
+        return results

@@ -6,10 +6,13 @@
 
 Without `sim` the attached devices are used; when none is attached `NoHardwareError` says so
 and suggests `--sim` (a simulated run is never started silently). `resume` continues a stopped
-run from its last complete cycle: the base callers are rebuilt by feeding them the completed
-cycles' images again. On hardware the flow cell kept its state and those images were kept in
-State/ as the run went; the virtual instrument's flow cell lived in the stopped process, so
-its completed cycles are re-run (the lockstep clock makes them bit-identical).
+run: the base callers are rebuilt by feeding them the earlier cycles' images again. On hardware
+the flow cell kept its state and those images were kept in State/ as the run went (chemistry
+goes on after the last imaged cycle); the virtual instrument's flow cell lived in the stopped
+process, so its cycles are re-run (the lockstep clock makes them bit-identical).
+
+Everything that can be checked is checked before the run folder is created (`preflight`); the
+folder is locked for the whole run; SIGINT, SIGTERM and SIGHUP stop the run safely.
 """
 
 from __future__ import annotations
@@ -22,13 +25,17 @@ from typing import Any
 
 from ..basecall.pipeline import TileBasecaller
 from ..recipe import Recipe, default_recipe_text, load_recipe, parse_recipe
-from ..runfolder import RunFolder, RunFolderError, RunLog
+from ..runfolder import RunFolder, RunFolderError, RunLog, read_run_log
 from ..usb.errors import DeviceNotFoundError, NoUsbBackendError, TransportError
+from ..usb.virtual.faults import FaultInjector, parse_fault_spec
 from .controller import RunSetup, execute_run
 from .imaging import TriggeredImager
 from .instrument import BoardDriver, LockstepPacer, Pacer, WallPacer
+from .link_faults import count_link_faults
+from .preflight import check_request, preflight
 from .progress import RunProgress
-from .session import Session, new_session, resume_session
+from .session import Session, check_out, new_session, resume_session
+from .stop import StopRequest, stop_on_signals
 from .truth import TileTruth
 
 
@@ -38,15 +45,16 @@ class NoHardwareError(RuntimeError):
 
 @dataclass
 class RunRequest:
-    """What `opensbs run` was asked to do."""
+    """What `opensbs run` was asked to do (None: not given)."""
 
     sim: bool = False
     recipe: Path | None = None
     out: Path | None = None
     resume: Path | None = None
     keep_images: bool = False
-    seed: int = 0
+    seed: int | None = None  # --sim: seed of the virtual instrument (default 0)
     speed: float | None = None  # --sim: cap on virtual/wall time (None: recipe's value)
+    faults: str | None = None  # --sim: link faults to inject (usb.virtual.parse_fault_spec)
     run_number: int = 1
     preset: str | None = None  # --sim: simulator preset (None: the recipe's [sim] preset)
 
@@ -63,21 +71,28 @@ class RunOutcome:
         return self.session.folder
 
 
-def _read_recipe(request: RunRequest) -> tuple[Recipe, str]:
+def _read_recipe(request: RunRequest) -> tuple[Recipe, str, str]:
+    """(recipe, its text, where it came from)."""
     if request.recipe is None:
         text = default_recipe_text()
-        return parse_recipe(text, "default_sbs.toml"), text
-    return load_recipe(request.recipe), request.recipe.read_text("utf-8")
+        return parse_recipe(text, "default_sbs.toml"), text, "default_sbs.toml"
+    recipe = load_recipe(request.recipe)
+    return recipe, request.recipe.read_text("utf-8"), str(request.recipe)
 
 
-def _backend_for(session: Session, recipe: Recipe) -> tuple[Any, Any]:
-    """(pyusb backend, virtual instrument or None)."""
+def _backend_for(session: Session, recipe: Recipe, faults: dict[str, FaultInjector]
+                 ) -> tuple[Any, Any]:
+    """(pyusb backend, virtual instrument or None); `faults` injected on its links."""
     if not session.sim:
         return None, None
     from ..sim.instrument import VirtualInstrument
 
     instrument = VirtualInstrument.from_recipe(recipe, seed=session.seed,
                                                preset=session.start.get("preset"))
+    for link, device in (("control", instrument.board_device), ("camera", instrument.camera)):
+        attachment = instrument.bus.attachment(device)
+        if link in faults and attachment is not None:
+            attachment.faults = faults[link]
     return instrument.backend, instrument
 
 
@@ -95,18 +110,21 @@ def check_hardware() -> None:
 
 @contextmanager
 def _connected(session: Session, recipe: Recipe, log: RunLog, progress: RunProgress,
-               speed: float | None) -> Iterator[tuple[BoardDriver, TriggeredImager, Any]]:
+               request: RunRequest, stop: StopRequest,
+               faults: dict[str, FaultInjector]
+               ) -> Iterator[tuple[BoardDriver, TriggeredImager, Any]]:
     from ..usb.discovery import open_camera, open_controller
 
-    backend, instrument = _backend_for(session, recipe)
+    backend, instrument = _backend_for(session, recipe, faults)
+    speed = request.speed
 
     def on_event(kind: str, **fields: Any) -> None:
-        log.write(kind, **fields)
         if kind == "telemetry":
             with progress.lock:
                 progress.temperature_mc = fields.get("temperature_mc")
                 progress.setpoint_mc = fields.get("setpoint_mc")
                 progress.instrument_s = float(fields.get("t_s", 0.0))
+        log.write(kind, **fields)
 
     pacer: Pacer
     advance: Callable[[], None] | None = None
@@ -116,9 +134,11 @@ def _connected(session: Session, recipe: Recipe, log: RunLog, progress: RunProgr
     else:
         pacer = WallPacer()
     client = open_controller(backend=backend)
-    board = BoardDriver(client, on_event, pacer)
+    board = BoardDriver(client, on_event, pacer, stop=stop)
     receiver = open_camera(backend=backend)
-    imager = TriggeredImager(client, receiver, recipe, on_event, advance=advance)
+    imager = TriggeredImager(client, receiver, recipe, on_event, advance=advance, stop=stop,
+                             before_retake=None if instrument is None
+                             else instrument.camera.prepare_retake)
     try:
         board.connect()
         board.check_recipe(recipe)
@@ -142,52 +162,108 @@ def _truths(instrument: Any, session: Session) -> dict[int, TileTruth]:
             for tile in session.folder.recipe.flowcell.tile_numbers()}
 
 
-def start_run(request: RunRequest, progress_hook: Callable[[RunProgress], Any] | None = None
-              ) -> RunOutcome:
-    """Run (or resume) a sequencing run; see the module docstring."""
+def _link_fault_summary(session: Session, faults: dict[str, FaultInjector]
+                        ) -> dict[str, Any]:
+    """summary.json's link faults: what the run log recorded (over every resume), and what the
+    virtual links injected in this process (with --faults)."""
+    summary: dict[str, Any] = {
+        "recorded": count_link_faults(read_run_log(session.folder.layout.run_log))}
+    if faults:
+        summary["injected"] = _injected(faults)
+    return summary
+
+
+def _injected(faults: dict[str, FaultInjector]) -> dict[str, dict[str, int]]:
+    """{link: {"in.drop": n, ...}} injected so far."""
+    return {link: {f"{d}.{kind.value}": n for (d, kind), n in sorted(injector.counts.items(),
+                                                                     key=str)}
+            for link, injector in faults.items()}
+
+
+def _open_session(request: RunRequest) -> Session:
+    """Check everything that can be checked, then create (or reopen) the locked run folder."""
+    check_request(request)
     if request.resume is not None:
-        fixed = [name for name, given in (("--recipe", request.recipe), ("--out", request.out),
-                                          ("--seed", request.seed),
-                                          ("--keep-images", request.keep_images),
-                                          ("--preset", request.preset)) if given]
-        if fixed:
-            raise RunFolderError(f"{request.resume}: {', '.join(fixed)} cannot change when "
-                                 "resuming; the run folder's journal fixes them")
         session = resume_session(request.resume)
         if request.sim and not session.sim:
+            session.close()
             raise RunFolderError(f"{request.resume}: this run was on hardware; resume it "
                                  "without --sim")
-        recipe = session.folder.recipe
-    else:
-        recipe, text = _read_recipe(request)
-        if not request.sim:
-            check_hardware()
-        session = new_session(recipe, text, request.out, seed=request.seed, sim=request.sim,
-                              keep_images=request.keep_images, run_number=request.run_number,
-                              preset=request.preset)
+        return session
+    recipe, text, source = _read_recipe(request)
+    if request.out is not None:
+        check_out(request.out)
+    if not request.sim:
+        check_hardware()
+    preflight(recipe, text, source, sim=request.sim, keep_images=request.keep_images,
+              out=request.out)
+    return new_session(recipe, text, request.out, seed=request.seed or 0, sim=request.sim,
+                       keep_images=request.keep_images, run_number=request.run_number,
+                       preset=request.preset)
+
+
+def start_run(request: RunRequest, progress_hook: Callable[[RunProgress], Any] | None = None,
+              stop: StopRequest | None = None) -> RunOutcome:
+    """Run (or resume) a sequencing run; see the module docstring. `stop` (default: a new
+    one, set by SIGINT/SIGTERM/SIGHUP) stops the run safely when requested."""
+    stop = stop or StopRequest()
+    with stop_on_signals(stop):
+        session = _open_session(request)
+        try:
+            return _run_session(session, request, progress_hook, stop)
+        finally:
+            session.close()
+
+
+def _run_session(session: Session, request: RunRequest,
+                 progress_hook: Callable[[RunProgress], Any] | None,
+                 stop: StopRequest) -> RunOutcome:
+    recipe = session.folder.recipe
     progress = RunProgress(recipe.total_cycles, recipe.flowcell.tile_numbers())
     if progress_hook is not None:
         progress_hook(progress)
-    with RunLog(session.folder.layout.run_log) as log:
-        if session.completed_cycles:
-            log.write("resume", completed_cycles=session.completed_cycles)
+    try:
+        log = RunLog(session.folder.layout.run_log)
+        if session.completed_cycles or session.imaged_cycles:
+            log.write("resume", completed_cycles=session.completed_cycles,
+                      imaged_cycles=session.imaged_cycles)
+        for name, cut in (("journal.jsonl", session.torn_tail_bytes),
+                          ("run_log.jsonl", log.cut_tail_bytes)):
+            if cut:
+                log.write("torn_tail_dropped", file=name, bytes=cut)
+    except OSError as exc:  # nothing has moved on the instrument yet
+        raise RunFolderError(f"{exc.filename}: cannot write the run log: {exc.strerror}"
+                             ) from None
+    with log:
+        faults = parse_fault_spec(request.faults) if request.faults else {}
         try:
-            connection = _connected(session, recipe, log, progress, request.speed)
+            connection = _connected(session, recipe, log, progress, request, stop, faults)
             with connection as (board, imager, instrument):
                 setup = RunSetup(
                     recipe=recipe, folder=session.folder, board=board, imager=imager,
                     callers={tile: TileBasecaller() for tile in recipe.flowcell.tile_numbers()},
                     tile_area_mm2=recipe.flowcell.tile_area_mm2(recipe.imaging.pixel_size_um),
                     log=log, journal=session.journal, progress=progress,
-                    resume_from=session.completed_cycles, replay_chemistry=session.sim,
-                    store_images=not session.sim,
+                    resume_from=session.completed_cycles, imaged_before=session.imaged_cycles,
+                    replay_chemistry=session.sim, store_images=not session.sim,
                     keep_images=bool(session.start.get("keep_images")),
-                    extra_summary={"sim": session.sim, "seed": session.seed})
+                    extra_summary={"sim": session.sim, "seed": session.seed}, stop=stop)
+                setup.link_faults = lambda: _link_fault_summary(session, faults)
                 if instrument is not None:
                     setup.truths = lambda: _truths(instrument, session)
                     setup.live_truth = lambda tile: _tile_truth(instrument, tile)
                 summary = execute_run(setup)
         except TransportError as exc:
-            log.write("fault", message=f"link failure: {exc}")
+            _log_quietly(log, "fault", message=f"link failure: {exc}")
             raise
+        finally:
+            if faults:  # what this process's virtual links injected, however it ended
+                _log_quietly(log, "faults_injected", **_injected(faults))
     return RunOutcome(session, summary)
+
+
+def _log_quietly(log: RunLog, kind: str, **fields: Any) -> None:
+    try:
+        log.write(kind, **fields)
+    except OSError:
+        pass  # a full disk: the record is lost, the run's outcome stands

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..recipe import Recipe, parse_recipe
+from ..recipe import Recipe
 from ..runfolder import (
     Journal,
     JournalState,
     RunFolder,
     RunFolderError,
+    RunFolderLayout,
+    RunFolderLock,
     RunIdentity,
     remove_partials,
 )
+from ..runfolder.lock import LOCK_NAME
 from ..runfolder.run_xml import run_id
 
 DEFAULT_RUNS_DIR = Path("runs")
@@ -25,12 +30,15 @@ DEFAULT_RUNS_DIR = Path("runs")
 
 @dataclass
 class Session:
-    """A run folder with its journal, and what the journal's start record fixed."""
+    """A locked run folder with its journal, and what the journal's start record fixed."""
 
     folder: RunFolder
     journal: Journal
     start: dict[str, Any]
-    completed_cycles: int = 0
+    lock: RunFolderLock
+    completed_cycles: int = 0  # cycles whose calls are on disk
+    imaged_cycles: int = 0  # cycles whose images are stored (hardware runs)
+    torn_tail_bytes: int = 0  # a torn last journal line dropped on reopening
 
     @property
     def seed(self) -> int:
@@ -40,49 +48,116 @@ class Session:
     def sim(self) -> bool:
         return bool(self.start["sim"])
 
+    def close(self) -> None:
+        """Release the run-folder lock."""
+        self.lock.release()
+
 
 def recipe_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _default_root(rid: str) -> Path:
+    root = DEFAULT_RUNS_DIR / rid
+    suffix = 2
+    while root.exists():
+        root = DEFAULT_RUNS_DIR / f"{rid}-{suffix}"
+        suffix += 1
+    return root
+
+
+def check_out(out: Path) -> None:
+    """Refuse an --out that cannot become a new run folder (before anything is written)."""
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"{out}: exists and is not a directory (--out names the run "
+                             "folder to create)")
+    if out.is_dir() and any(p.name != LOCK_NAME for p in out.iterdir()):
+        if (out / LOCK_NAME).exists():
+            RunFolderLock(out).acquire().release()  # names the run that holds it, if any
+        raise RunFolderError(f"{out}: exists and is not empty (use --resume {out} to "
+                             "continue a stopped run, or choose another --out)")
+    parent = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise RunFolderError(f"{out}: cannot create the run folder here ({parent} is not a "
+                             "writable directory)")
+
+
+def _create_root(root: Path) -> bool:
+    """Make the run folder's directory; True if it did not exist."""
+    created = not root.exists()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFolderError(f"{root}: cannot create the run folder: {exc.strerror}") from None
+    return created
+
+
+def _undo_new_folder(root: Path, created: bool) -> None:
+    """Leave an --out that was empty (or absent) as it was found."""
+    if created:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for p in root.iterdir():
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
 def new_session(recipe: Recipe, recipe_text: str, out: Path | None, *, seed: int, sim: bool,
                 keep_images: bool, run_number: int, today: dt.date | None = None,
                 **options: Any) -> Session:
-    """Create the run folder (RunInfo.xml, RunParameters.xml, recipe.toml, journal start)."""
+    """Create and lock the run folder (RunInfo.xml, RunParameters.xml, recipe.toml, journal
+    start). On failure nothing is left behind."""
     date = (today or dt.date.today()).strftime("%y%m%d")
     rid = run_id(date, recipe.run.instrument, run_number, recipe.run.flowcell_id)
-    if out is None:
-        root = DEFAULT_RUNS_DIR / rid
-        suffix = 2
-        while root.exists():
-            root = DEFAULT_RUNS_DIR / f"{rid}-{suffix}"
-            suffix += 1
-    else:
-        root = out
-        if root.exists() and any(root.iterdir()):
-            raise RunFolderError(f"{root}: exists and is not empty (use --resume {root} to "
-                                 "continue a stopped run, or choose another --out)")
-    root.mkdir(parents=True, exist_ok=True)
-    folder = RunFolder(root, recipe, RunIdentity(rid, run_number, date))
-    folder.write_static(recipe_text, __version__)
-    journal = Journal(folder.layout.journal)
-    start = {"run_id": rid, "run_number": run_number, "date_yymmdd": date, "seed": seed,
-             "sim": sim, "keep_images": keep_images, "recipe_sha256": recipe_digest(recipe_text),
-             "software_version": __version__, **options}
-    journal.append("start", **start)
-    return Session(folder, journal, {"event": "start", **start})
+    root = _default_root(rid) if out is None else out
+    check_out(root)
+    created = _create_root(root)
+    lock = RunFolderLock(root).acquire()
+    try:
+        check_out(root)  # a run that took the lock first may have filled it meanwhile
+    except RunFolderError:
+        lock.release()
+        raise
+    try:
+        folder = RunFolder(root, recipe, RunIdentity(rid, run_number, date))
+        folder.write_static(recipe_text, __version__)
+        journal = Journal(folder.layout.journal)
+        start = {"run_id": rid, "run_number": run_number, "date_yymmdd": date, "seed": seed,
+                 "sim": sim, "keep_images": keep_images,
+                 "recipe_sha256": recipe_digest(recipe_text), "software_version": __version__,
+                 **options}
+        journal.create(**start)
+    except BaseException as exc:
+        _undo_new_folder(root, created)
+        lock.release()
+        if isinstance(exc, OSError):
+            raise RunFolderError(f"{exc.filename or root}: cannot write the run folder: "
+                                 f"{exc.strerror}") from None
+        raise
+    return Session(folder, journal, {"event": "start", **start}, lock)
 
 
 def resume_session(root: Path) -> Session:
-    """Reopen a stopped run: check its journal and recipe, drop half-written temporaries."""
-    folder = RunFolder.open(root)
-    journal = Journal(folder.layout.journal)
-    state: JournalState = journal.read()
-    if state.finished:
-        raise RunFolderError(f"{root}: this run already finished; nothing to resume")
-    text = folder.layout.recipe.read_text("utf-8")
-    if recipe_digest(text) != state.start.get("recipe_sha256"):
-        raise RunFolderError(f"{folder.layout.recipe}: changed since the run started")
-    parse_recipe(text, str(folder.layout.recipe))
-    remove_partials(root)
-    return Session(folder, journal, state.start, state.completed_cycles)
+    """Lock and reopen a stopped run: check its journal and recipe, drop half-written
+    temporaries."""
+    layout = RunFolderLayout(root)
+    if not root.is_dir() or not layout.journal.exists():
+        raise RunFolderError(f"{root}: not an OpenSBS run folder (no journal.jsonl)")
+    lock = RunFolderLock(root).acquire()
+    try:
+        folder = RunFolder.open(root)
+        journal = Journal(folder.layout.journal)
+        state: JournalState = journal.read()
+        if state.finished:
+            raise RunFolderError(f"{root}: this run already finished; nothing to resume")
+        text = folder.layout.recipe.read_text("utf-8")
+        if recipe_digest(text) != state.start.get("recipe_sha256"):
+            raise RunFolderError(f"{folder.layout.recipe}: changed since the run started")
+        remove_partials(root)
+    except BaseException:
+        lock.release()
+        raise
+    return Session(folder, journal, state.start, lock, state.completed_cycles,
+                   state.imaged_cycles, state.torn_tail_bytes)

@@ -7,7 +7,8 @@ Public API:
     RunFolderLayout: every path in the folder (RunInfo.xml, InterOp/, Data/Intensities/...)
     encode_/decode_ bcl, filter, locs; interop_files(tiles, metrics) -> {name: bytes}
     cycle_tile_metrics(...) -> CycleTileMetrics; TileSummary; build_summary(...)
-    atomic_write_bytes / atomic_write_text; Journal; RunLog; RunFolderError
+    atomic_write_bytes / atomic_write_text; Journal; RunLog, read_run_log(_contents);
+    RunFolderLock (one run per folder); RunFolderError, RunFolderLockedError
 """
 
 from .atomic import atomic_write_bytes, atomic_write_text, remove_partials
@@ -24,14 +25,16 @@ from .folder import RunFolder, RunIdentity
 from .interop_files import CycleTileMetrics, TileSummary, interop_files
 from .journal import Journal, JournalState
 from .layout import RunFolderLayout
+from .lock import RunFolderLock, RunFolderLockedError
 from .metrics import cycle_tile_metrics
-from .run_log import RunLog, read_run_log
+from .run_log import RunLog, RunLogContents, read_run_log, read_run_log_contents
 from .summary import build_summary
 
 __all__ = [
     "CycleTileMetrics", "Journal", "JournalState", "RunFolder", "RunFolderError",
-    "RunFolderLayout", "RunIdentity", "RunLog", "TileSummary", "atomic_write_bytes",
+    "RunFolderLayout", "RunFolderLock", "RunFolderLockedError", "RunIdentity", "RunLog",
+    "RunLogContents", "TileSummary", "atomic_write_bytes",
     "atomic_write_text", "build_summary", "cycle_tile_metrics", "decode_bcl", "decode_filter",
     "decode_locs", "encode_bcl", "encode_filter", "encode_locs", "interop_files",
-    "read_run_log", "remove_partials",
+    "read_run_log", "read_run_log_contents", "remove_partials",
 ]

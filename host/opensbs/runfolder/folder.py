@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..basecall.fastq import ReadNaming, fastq_records, gzip_deterministic
-from ..recipe import Recipe, parse_recipe
+from ..recipe import Recipe, load_recipe
 from .atomic import atomic_write_bytes, atomic_write_text
 from .basecall_files import (
     decode_bcl,
@@ -23,6 +23,7 @@ from .basecall_files import (
 )
 from .errors import RunFolderError
 from .interop_files import CycleTileMetrics, TileSummary, interop_files
+from .journal import Journal
 from .layout import RunFolderLayout
 from .run_xml import run_info_xml, run_parameters_xml
 
@@ -55,8 +56,8 @@ class RunFolder:
         layout = RunFolderLayout(root)
         if not layout.recipe.exists() or not layout.journal.exists():
             raise RunFolderError(f"{root}: not an OpenSBS run folder (no recipe.toml/journal)")
-        recipe = parse_recipe(layout.recipe.read_text("utf-8"), str(layout.recipe))
-        start = json.loads(layout.journal.read_text("utf-8").splitlines()[0])
+        recipe = load_recipe(layout.recipe)
+        start = Journal(layout.journal).read().start
         identity = RunIdentity(start["run_id"], start["run_number"], start["date_yymmdd"])
         return cls(root, recipe, identity)
 

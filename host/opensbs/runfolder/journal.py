@@ -1,24 +1,37 @@
-"""The run journal: what a resumed run needs to continue from the last complete cycle.
+"""The run journal: what a resumed run needs to continue where the stopped one left off.
 
-`journal.jsonl` starts with a `start` record (run id, seed, recipe digest, options) and gets
-one `cycle_complete` record per cycle, written only after every file of that cycle is in place
-(atomically) and fsynced itself. A torn last line (kill -9 mid-write) is ignored.
+`journal.jsonl` starts with a `start` record (run id, seed, recipe digest, options). Then:
+
+* `cycle_imaged` (cycle): that cycle's chemistry is done and its images are stored durably
+  (hardware runs keep them in State/ for a resume; the chemistry is never repeated);
+* `cycle_complete` (cycle): that cycle's calls are on disk, fsynced: every tile's BCL and the
+  caller's per-cycle figures (the filter files are written once the run ends);
+* `stopped` (after a safe stop) and `finished`.
+
+Every record is fsynced. A torn last line (kill -9 mid-write) is dropped and reported, and cut
+off before the next append; any other damage is a RunFolderError naming file and line.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_bytes
 from .errors import RunFolderError
+from .json_lines import AppendOnlyFile, read_json_lines
 
 START = "start"
+CYCLE_IMAGED = "cycle_imaged"
 CYCLE_COMPLETE = "cycle_complete"
 STOPPED = "stopped"
 FINISHED = "finished"
+
+START_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "run_id": str, "run_number": int, "date_yymmdd": str, "seed": int, "sim": bool,
+    "recipe_sha256": str}
 
 
 @dataclass
@@ -27,8 +40,19 @@ class JournalState:
 
     start: dict[str, Any]
     completed_cycles: int = 0
+    imaged_cycles: int = 0
     finished: bool = False
     records: list[dict[str, Any]] = field(default_factory=list)
+    torn_tail_bytes: int = 0  # an incomplete last line, dropped
+
+
+def _field(path: Path, line: int, record: dict[str, Any], name: str,
+           kind: type | tuple[type, ...]) -> Any:
+    value = record.get(name)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise RunFolderError(f"{path}:{line}: {record.get('event')!r} record has no valid "
+                             f"{name!r} (found {value!r})")
+    return value
 
 
 class Journal:
@@ -37,36 +61,52 @@ class Journal:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
 
+    def create(self, **start: Any) -> None:
+        """Write the journal with its start record, atomically: a run folder either has a
+        journal that can describe its run, or none."""
+        if self.path.exists():
+            raise RunFolderError(f"{self.path}: already exists")
+        atomic_write_bytes(self.path, (json.dumps({"event": START, **start},
+                                                  separators=(",", ":")) + "\n").encode())
+
     def append(self, event: str, **fields: Any) -> None:
-        """Append one record and force it to disk."""
-        line = json.dumps({"event": event, **fields}, separators=(",", ":")) + "\n"
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        """Append one record and force it to disk (a failed append leaves no trace)."""
+        with AppendOnlyFile(self.path, durable=True) as f:
+            f.append({"event": event, **fields})
 
     def read(self) -> JournalState:
-        """Parse the journal; raise RunFolderError if it is missing or has no start record."""
+        """Parse and check the journal; RunFolderError (naming file:line) when it cannot
+        describe a run."""
         if not self.path.exists():
             raise RunFolderError(f"{self.path}: no journal, not an OpenSBS run folder")
-        records = []
-        lines = self.path.read_text(encoding="utf-8").splitlines()
-        for number, line in enumerate(lines, start=1):
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                if number == len(lines):
-                    break  # torn final write
-                raise RunFolderError(f"{self.path}:{number}: corrupt journal line") from exc
-        if not records or records[0].get("event") != START:
-            raise RunFolderError(f"{self.path}: journal does not begin with a start record")
-        state = JournalState(start=records[0], records=records)
-        for rec in records[1:]:
-            if rec.get("event") == CYCLE_COMPLETE:
-                if rec["cycle"] != state.completed_cycles + 1:
-                    raise RunFolderError(f"{self.path}: cycle {rec['cycle']} completed after "
+        lines = read_json_lines(self.path, skip_bad_lines=False)
+        records = lines.records
+        if not records:
+            raise RunFolderError(f"{self.path}: the journal is empty (the run never started; "
+                                 "remove the folder and start again)")
+        if records[0].get("event") != START:
+            raise RunFolderError(f"{self.path}:1: journal does not begin with a start record")
+        for name, kind in START_FIELDS.items():
+            _field(self.path, 1, records[0], name, kind)
+        state = JournalState(start=records[0], records=records,
+                             torn_tail_bytes=lines.torn_tail_bytes)
+        for line, rec in zip(lines.line_numbers[1:], records[1:], strict=True):
+            event = rec.get("event")
+            if event == CYCLE_COMPLETE:
+                cycle = _field(self.path, line, rec, "cycle", int)
+                if cycle != state.completed_cycles + 1:
+                    raise RunFolderError(f"{self.path}:{line}: cycle {cycle} completed after "
                                          f"cycle {state.completed_cycles}")
-                state.completed_cycles = rec["cycle"]
-            elif rec.get("event") == FINISHED:
+                state.completed_cycles = cycle
+            elif event == CYCLE_IMAGED:
+                cycle = _field(self.path, line, rec, "cycle", int)
+                if not 1 <= cycle <= state.imaged_cycles + 1:
+                    raise RunFolderError(f"{self.path}:{line}: cycle {cycle} imaged after "
+                                         f"cycle {state.imaged_cycles}")
+                state.imaged_cycles = max(state.imaged_cycles, cycle)
+            elif event == FINISHED:
                 state.finished = True
+            elif not isinstance(event, str):
+                raise RunFolderError(f"{self.path}:{line}: record without an 'event'")
+        state.imaged_cycles = max(state.imaged_cycles, state.completed_cycles)
         return state

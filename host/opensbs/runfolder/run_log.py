@@ -1,12 +1,20 @@
 """The structured run log: one JSON object per line for every command, event, fault and
-telemetry sample, appended and flushed as the run goes."""
+telemetry sample, appended as the run goes.
+
+Writes come from several threads (the run, the base-calling worker, the control-link reader).
+A failed write (full disk) leaves no half record behind and raises; opening an existing log
+cuts off a torn last line. Reading is tolerant: the run log is a record of what happened, so a
+torn last line or a damaged line is skipped and counted, never fatal.
+"""
 
 from __future__ import annotations
 
-import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
+
+from .json_lines import AppendOnlyFile, read_json_lines
 
 
 class RunLog:
@@ -15,13 +23,17 @@ class RunLog:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: TextIO = self.path.open("a", encoding="utf-8")
+        self._file = AppendOnlyFile(self.path, durable=False)
+
+    @property
+    def cut_tail_bytes(self) -> int:
+        """Bytes of a torn last line cut off when the log was opened."""
+        return self._file.cut_tail_bytes
 
     def write(self, kind: str, **fields: Any) -> None:
-        """Append one record and flush it to the OS."""
-        record = {"kind": kind, "wall_s": round(time.time(), 6), **fields}
-        self._file.write(json.dumps(record, default=_jsonable, separators=(",", ":")) + "\n")
-        self._file.flush()
+        """Append one record (raises OSError, leaving the log as it was, when that fails)."""
+        self._file.append({"kind": kind, "wall_s": round(time.time(), 6), **fields},
+                          default=_jsonable)
 
     def close(self) -> None:
         self._file.close()
@@ -41,14 +53,22 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+@dataclass
+class RunLogContents:
+    """The readable records of a run log and how much of it could not be read."""
+
+    records: list[dict[str, Any]]
+    torn_tail_bytes: int
+    bad_lines: list[int]
+
+
+def read_run_log_contents(path: Path | str) -> RunLogContents:
+    """Every readable record, and what was skipped (RunFolderError if the file is missing or
+    not a file)."""
+    lines = read_json_lines(path, skip_bad_lines=True)
+    return RunLogContents(lines.records, lines.torn_tail_bytes, lines.bad_lines)
+
+
 def read_run_log(path: Path | str) -> list[dict[str, Any]]:
-    """All complete records of a run log (a torn last line after a kill is skipped)."""
-    records = []
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines, start=1):
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            if number != len(lines):
-                raise
-    return records
+    """All readable records of a run log (torn or damaged lines skipped)."""
+    return read_run_log_contents(path).records

@@ -10,10 +10,13 @@ means over reads for the run.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from .errors import RunFolderError
 from .interop_files import CycleTileMetrics, TileSummary
 
 Q30_INDEX = 29  # histogram column of Q30 (column 0 is Q1)
@@ -78,4 +81,26 @@ def build_summary(read_cycles: Sequence[int], tiles: Sequence[TileSummary],
         values = [r[key] for r in summary["reads"] if r[key] is not None]
         summary[key] = mean(values) if values else None
     summary.update(extra)
+    return summary
+
+
+REQUIRED_KEYS = ("clusters", "clusters_pf", "pf_fraction", "q30_fraction", "reads", "tiles")
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """summary.json as written by `build_summary`; RunFolderError naming the file when it is
+    missing, not UTF-8 JSON, or lacks the headline keys."""
+    try:
+        summary = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise RunFolderError(f"{path}: missing (run not finished or not a run folder)") from None
+    except OSError as exc:
+        raise RunFolderError(f"{path}: cannot read: {exc.strerror}") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise RunFolderError(f"{path}: not a summary.json ({exc})") from None
+    if not isinstance(summary, dict):
+        raise RunFolderError(f"{path}: not a summary.json (a JSON object expected)")
+    missing = [key for key in REQUIRED_KEYS if key not in summary]
+    if missing or not all(isinstance(summary[k], list) for k in ("reads", "tiles")):
+        raise RunFolderError(f"{path}: not a summary.json (missing or bad {missing or 'reads'})")
     return summary

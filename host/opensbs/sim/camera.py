@@ -104,6 +104,13 @@ class SimulatedCamera(VirtualDevice):
             self.flowcell.tile(tile)  # a typed error for a tile not on the flow cell
             self._tile_index = self.flowcell.tile_numbers.index(tile)
 
+    def prepare_retake(self, tile: int, channel: int) -> None:
+        """The host will expose ``channel`` of ``tile`` again (its frame was lost on the link):
+        the stage stays on (or goes back to) ``tile``, in the same cycle."""
+        self.select_tile(tile)
+        with self._lock:
+            self._exposed.discard((tile, channel))
+
     def _start_cycle_if_due(self, channel: int) -> None:
         tiles = self.flowcell.tile_numbers
         conditions: CycleConditions | None = None

@@ -223,6 +223,7 @@ class ReceiverStats:
     damaged_packets: int = 0
     skipped_bytes: int = 0
     register_replies: int = 0
+    register_retries: int = 0  # register commands sent again (no reply, or a damaged one)
     reads: int = 0
     queue_full_drops: int = 0
 
@@ -345,7 +346,8 @@ class ImageReceiver:
     def _register(self, op: RegisterOp, address: int, value: int) -> int:
         with self._register_lock:
             timeout_s = self.register_timeout_s
-            for _ in range(self.register_retries + 1):
+            for attempt in range(self.register_retries + 1):
+                self.stats.register_retries += attempt > 0
                 self._tag = (self._tag + 1) & 0xFF
                 tag = self._tag
                 try:

@@ -89,3 +89,59 @@ class FaultInjector:
 
     def total(self, direction: str | None = None) -> int:
         return sum(v for (d, _), v in self.counts.items() if direction in (None, d))
+
+
+LINKS = ("control", "camera")
+DIRECTIONS = ("in", "out")
+SPEC_OPTIONS = ("seed", "delay_s", "reconnect_after_s")
+
+
+class FaultSpecError(ValueError):
+    """A --faults specification that cannot be parsed (the message names the bad item)."""
+
+
+def _number(item: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise FaultSpecError(f"--faults {item!r}: {text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise FaultSpecError(f"--faults {item!r}: must be a finite number >= 0")
+    return value
+
+
+def parse_fault_spec(spec: str) -> dict[str, FaultInjector]:
+    """One FaultInjector per link from ``LINK.DIR.KIND=RATE,...`` (LINK control, camera or
+    both; DIR in or out; KIND drop, corrupt, duplicate, delay, truncate or disconnect; RATE the
+    per-transfer probability) plus optional ``seed=N``, ``delay_s=S``, ``reconnect_after_s=S``.
+    Example: ``control.in.drop=0.02,camera.in.corrupt=0.01,seed=3``."""
+    rates: dict[tuple[str, str], dict[str, float]] = {}
+    options: dict[str, float] = {}
+    kinds = [k.value for k in FaultKind]
+    for item in (part.strip() for part in spec.split(",") if part.strip()):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise FaultSpecError(f"--faults {item!r}: expected KEY=VALUE")
+        if key in SPEC_OPTIONS:
+            options[key] = _number(item, value)
+            continue
+        parts = key.split(".")
+        if len(parts) != 3 or parts[0] not in (*LINKS, "both") or parts[1] not in DIRECTIONS \
+                or parts[2] not in kinds:
+            raise FaultSpecError(f"--faults {item!r}: expected LINK.DIR.KIND=RATE with LINK in "
+                                 f"{[*LINKS, 'both']}, DIR in {list(DIRECTIONS)}, KIND in "
+                                 f"{kinds}, or one of {list(SPEC_OPTIONS)}")
+        for link in LINKS if parts[0] == "both" else (parts[0],):
+            rates.setdefault((link, parts[1]), {})[parts[2]] = _number(item, value)
+    seed = int(options.get("seed", 0))
+    injectors = {}
+    for index, link in enumerate(LINKS):
+        try:
+            directions = {d: FaultRates(**rates.get((link, d), {})) for d in DIRECTIONS}
+        except ValueError as exc:
+            raise FaultSpecError(f"--faults: {link}: {exc}") from None
+        injectors[link] = FaultInjector(
+            out=directions["out"], in_=directions["in"], seed=seed * len(LINKS) + index,
+            delay_s=options.get("delay_s", 0.005),
+            reconnect_after_s=options.get("reconnect_after_s", 0.05))
+    return injectors
