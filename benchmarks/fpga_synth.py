@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RTL_DIR = ROOT / "fpga_sim" / "rtl"
 TOP = "capture_fpga"
-PARAMETERS = {"BPP": 12, "SENSOR_WIDTH": 2048, "SENSOR_HEIGHT": 2048, "STORE_ADDR_BITS": 9}
+PARAMETERS = {"BPP": 12, "SENSOR_WIDTH": 2048, "SENSOR_HEIGHT": 2048, "FIFO_ADDR_BITS": 9}
 CLOCKS_MHZ = {"ft_clk": 100.0, "pix_clk": 75.0}
 DEVICE = ("--25k", "--package", "CABGA256", "--speed", "8")
 

@@ -3,18 +3,26 @@
 (a) parse + CRC-32 of frames already in memory (ImageStreamParser, one core);
 (b) the full receive path: pyusb dev.read into pooled buffers through the virtual backend,
     the reader thread, CRC and sequence checks, frames handed over a queue;
-soak: 10,000 control commands and 1,000 frames with 1% drops, corruption and duplicates on
-both directions of both links, checked end to end.
+soak: 10,000 control commands to the firmware on a simulated board (real time) and 1,000
+frames from the capture model behind the virtual bridge, with 1% drops, corruption and
+duplicates on both directions of both links, checked end to end.
 
     .venv/bin/python benchmarks/link.py [--frames 200] [--commands 10000] [--soak-frames 1000]
+    .venv/bin/python benchmarks/link.py --round-trips tests/run/tiny_recipe.toml
 
-The last line is one JSON object with every figure.
+The last line is one JSON object with every figure. ``--round-trips RECIPE`` instead runs one
+simulated run of RECIPE and counts its control-link requests (round trips) by message type.
 """
 
 import argparse
+import collections
 import json
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
+from opensbs.protocol.control import MsgType
 from opensbs.protocol.crc import crc32
 from opensbs.usb.linkbench import (
     FRAME_4MIB,
@@ -38,6 +46,33 @@ def crc_only_gbps(stream: bytes, passes: int = 4) -> float:
     return best
 
 
+def round_trips(recipe: Path, seed: int) -> None:
+    """Print the control-link round trips of one simulated run of ``recipe``, by type."""
+    from opensbs.recipe import load_recipe
+    from opensbs.run import RunRequest, start_run
+    from opensbs.usb.control_client import ControlClient
+
+    counts: collections.Counter[str] = collections.Counter()
+    request = ControlClient._request_locked
+
+    def counted(client: ControlClient, msg_type: MsgType, fields: Any) -> Any:
+        counts[msg_type.name] += 1
+        return request(client, msg_type, fields)
+
+    ControlClient._request_locked = counted  # type: ignore[method-assign]
+    with tempfile.TemporaryDirectory() as tmp:
+        start_run(RunRequest(sim=True, recipe=recipe, out=Path(tmp) / "run", seed=seed),
+                  lambda _: None)
+    loaded = load_recipe(recipe)
+    tile_cycles = loaded.total_cycles * loaded.flowcell.tiles
+    for name, n in counts.most_common():
+        print(f"{name:<16} {n:6d}  {n / tile_cycles:6.2f} per tile-cycle")
+    total = sum(counts.values())
+    print(json.dumps({"round_trips": total, "tile_cycles": tile_cycles,
+                      "round_trips_per_tile_cycle": round(total / tile_cycles, 2),
+                      "heartbeats_per_tile_cycle": round(counts["HEARTBEAT"] / tile_cycles, 2)}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=200, help="4 MiB frames for (b)")
@@ -45,7 +80,12 @@ def main() -> None:
     parser.add_argument("--soak-frames", type=int, default=1_000, help="image soak frames")
     parser.add_argument("--rate", type=float, default=0.01, help="each fault's probability")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--round-trips", type=Path, metavar="RECIPE",
+                        help="count the control round trips of one simulated run instead")
     args = parser.parse_args()
+    if args.round_trips is not None:
+        round_trips(args.round_trips, args.seed)
+        return
 
     stream = frame_stream(16)  # 64 MiB
     crc_gbps = crc_only_gbps(stream)

@@ -127,13 +127,13 @@ def _attempt(request: RunRequest, instruments: Instruments, tally: Counter[str])
 
 
 def _score(out: Path, reference: dict[str, bytes], finished: bool, tally: Counter[str],
-           injected_by_process: list[dict[str, dict[str, int]]] | None = None) -> None:
+           link_faults: bool = True) -> None:
     """Add what the run log and the run folder say about one run to `tally`."""
     log = read_run_log(out / "run_log.jsonl")
     recorded = [r for r in log if r.get("kind") == "link_fault"]
     tally["reported"] += sum(int(r.get("count") or 1) for r in recorded)
-    if injected_by_process is None:
-        injected_by_process = [r for r in log if r.get("kind") == "faults_injected"]
+    if link_faults:  # a stop also reports the link failure that caused it
+        tally["reported"] += sum(r.get("kind") == "stop" for r in log)
     # per process (split at the faults_injected records) and link: damaging faults the
     # process injected beyond what it recorded for that link
     # a stop names the link failure that caused it (a vanished device, no reply)
@@ -196,7 +196,7 @@ def disk_run(rng: random.Random, out: Path, reference: dict[str, bytes],
     if not finished:
         finished = _attempt(RunRequest(resume=out), instruments, tally)
     tally["recovered"] += finished
-    _score(out, reference, finished, tally, [])
+    _score(out, reference, finished, tally, link_faults=False)
 
 
 def signal_run(signum: int, rng: random.Random, out: Path, reference: dict[str, bytes],
@@ -211,20 +211,22 @@ def signal_run(signum: int, rng: random.Random, out: Path, reference: dict[str, 
     proc.send_signal(signum)
     output, _ = proc.communicate(timeout=120)
     tally["injected"] += 1
-    finished_already = proc.returncode == 0
-    if signum == signal.SIGTERM and not finished_already:
-        log = read_run_log(out / "run_log.jsonl")
+    finished_already = journal.read().finished  # the signal came after the run's end
+    log = read_run_log(out / "run_log.jsonl")
+    if signum == signal.SIGTERM:
         stops = [i for i, r in enumerate(log) if r.get("kind") == "stop"]
-        acked = stops and [r.get("acked") for r in log[stops[-1]:]
-                           if r.get("kind") == "command"] == [True, True]
-        tally["heater_left_on"] += not acked
-        tally["reported"] += bool(stops) and proc.returncode == 128 + signum
+        last = stops[-1] if stops and not finished_already else 0
+        stop_commands = [r.get("acked") for r in log[last:] if r.get("kind") == "command"
+                         and r.get("name") in ("heater_off", "pump_stop")]
+        tally["heater_left_on"] += stop_commands[-2:] != [True, True]
+        tally["reported"] += finished_already or (bool(stops)
+                                                  and proc.returncode == 128 + signum)
         tally["untyped_stops"] += "Traceback" in output
-    elif signum == signal.SIGKILL:
+    else:
         tally["reported"] += 1  # the journal shows the run unfinished; the board's timeout
     finished = finished_already or _attempt(RunRequest(resume=out), instruments, tally)
     tally["recovered"] += finished
-    _score(out, reference, finished, tally, [])
+    _score(out, reference, finished, tally, link_faults=False)
 
 
 def decoder_soak(frames: int, rng: random.Random, tally: Counter[str]) -> None:

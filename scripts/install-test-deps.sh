@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs everything the test suite needs: HDL tools (apt), MicroPython WebAssembly (npm),
-# Python test dependencies (pip, into .venv). Idempotent.
+# Installs everything the test suite needs: HDL tools (apt), MicroPython WebAssembly and
+# rp2040js (npm), Python test dependencies (pip, into .venv). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(iverilog yosys nextpnr-ice40 fpga-icestorm)
+apt_packages=(iverilog yosys nextpnr-ice40 fpga-icestorm chromium)  # chromium: report.html test
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -22,6 +22,10 @@ if [ -f tools/micropython/package.json ]; then
     [ -d "tools/micropython/stubs/$port" ] || .venv/bin/pip install -q \
       --target "tools/micropython/stubs/$port" "micropython-$port-stubs==1.29.0.post1"
   done
+fi
+
+if [ -f tools/emulator/package.json ]; then  # rp2040js: the emulated Pico
+  (cd tools/emulator && npm ci --no-audit --no-fund --silent)
 fi
 
 .venv/bin/pip install -q -e '.[test]'

@@ -12,11 +12,12 @@ import sys
 import time
 
 import machine
+import micropython
 
 from . import boardcfg
 from . import codec as c
 from .controller import Controller
-from .link import LinkClosed, open_link
+from .link import LinkClosed, SerialLink, open_link
 
 BOOT_ID_FILE = "boot_id.txt"
 LINK_POLL_MS = 2
@@ -46,6 +47,11 @@ def _next_boot_id() -> int:
 def _reset_cause() -> int:
     cause = machine.reset_cause()
     if cause == machine.WDT_RESET:
+        if sys.platform == "rp2":  # machine.reset() reboots through the watchdog there
+            from .hal_rp2 import watchdog_timed_out  # noqa: PLC0415
+
+            if not watchdog_timed_out():
+                return c.RESET_HARD
         return c.RESET_WATCHDOG
     if cause == machine.PWRON_RESET:
         return c.RESET_POWER_ON
@@ -54,6 +60,16 @@ def _reset_cause() -> int:
     if cause == machine.HARD_RESET:
         return c.RESET_HARD
     return c.RESET_UNKNOWN
+
+
+def _hand_back_watchdog(cfg) -> None:
+    """The host took the REPL back (mpremote's Ctrl-C): with every output off, stop the
+    watchdog, or it resets the board under the REPL session and main.py takes the port
+    again. The RP2040's can be stopped; other ports keep it running."""
+    if cfg and cfg["mcu"] == "rp2040":
+        from .hal_rp2 import stop_watchdog  # noqa: PLC0415
+
+        stop_watchdog()
 
 
 def _make_hal(cfg: dict):
@@ -125,6 +141,8 @@ def main() -> None:
     wdt = machine.WDT(timeout=cfg["watchdog_timeout_ms"]) if cfg else None
 
     link = open_link(cfg, serial)
+    if not isinstance(link, SerialLink):
+        micropython.kbd_intr(3)  # main.py held it off; the REPL's port is free again
 
     running = [True]
 
@@ -143,3 +161,4 @@ def main() -> None:
         asyncio.run(run())
     except KeyboardInterrupt:
         hal.all_off()
+    _hand_back_watchdog(cfg)  # not reached when a task crashed: the watchdog resets then

@@ -9,6 +9,10 @@ import rp2
 from machine import Pin
 
 PIO_FREQ_HZ = 1_000_000
+WATCHDOG_CTRL_CLEAR = 0x40058000 + 0x3000  # WATCHDOG CTRL, atomic bit-clear alias
+WATCHDOG_CTRL_ENABLE = 1 << 30
+WATCHDOG_SCRATCH4 = 0x40058000 + 0x1C
+WDT_ENABLE_MAGIC = 0x6AB73121  # pico-sdk's watchdog_enable() (machine.WDT) leaves it in scratch4
 HIGH_OVERHEAD = 3  # set, mov and the loop's extra pass in the high phase
 LOW_OVERHEAD = 5  # set, irq, mov, loop exit and jmp y_dec in the low phase
 
@@ -67,3 +71,18 @@ class PioPulseTrain:
 
 def make_pulse_train(index: int, cfg: dict) -> PioPulseTrain:
     return PioPulseTrain(index, cfg)
+
+
+def stop_watchdog() -> None:
+    """Disable the chip's watchdog (CTRL.ENABLE), which MicroPython's WDT cannot stop."""
+    from machine import mem32  # noqa: PLC0415
+
+    mem32[WATCHDOG_CTRL_CLEAR] = WATCHDOG_CTRL_ENABLE
+
+
+def watchdog_timed_out() -> bool:
+    """Whether a WDT_RESET was machine.WDT timing out, not machine.reset() (a watchdog
+    reboot too, which clears scratch4)."""
+    from machine import mem32  # noqa: PLC0415
+
+    return mem32[WATCHDOG_SCRATCH4] == WDT_ENABLE_MAGIC

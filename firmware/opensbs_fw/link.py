@@ -113,6 +113,8 @@ class SerialLink:
             buf = bytearray()
             while len(buf) < RX_BYTES and self._poll.poll(0):
                 buf.extend(self._in.read(1))
+                if buf == b"\r\x03":
+                    break  # what follows (mpremote's "\r\x01") is the REPL's to read
             data = bytes(buf)
         if data[:2] == b"\r\x03":
             raise LinkClosed

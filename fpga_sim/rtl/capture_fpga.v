@@ -4,12 +4,12 @@ module capture_fpga #(
     parameter BPP = 12,
     parameter SENSOR_WIDTH = 2048,
     parameter SENSOR_HEIGHT = 2048,
-    parameter STORE_ADDR_BITS = 9
+    parameter FIFO_ADDR_BITS = 9
 ) (
     input  wire           rst_async,
     input  wire           pix_clk,
-    input  wire           fv,
-    input  wire           lv,
+    input  wire           pix_fv,
+    input  wire           pix_lv,
     input  wire [BPP-1:0] pix_data,
     input  wire           trig_in,
     input  wire           ft_clk,
@@ -27,10 +27,10 @@ module capture_fpga #(
 
     capture_top #(
         .BPP(BPP), .SENSOR_WIDTH(SENSOR_WIDTH), .SENSOR_HEIGHT(SENSOR_HEIGHT),
-        .STORE_ADDR_BITS(STORE_ADDR_BITS)
+        .FIFO_ADDR_BITS(FIFO_ADDR_BITS)
     ) u_top (
-        .rst_async(rst_async), .pix_clk(pix_clk), .fv(fv), .lv(lv), .pix_data(pix_data),
-        .trig_in(trig_in), .ft_clk(ft_clk), .ft_txe_n(ft_txe_n), .ft_rxf_n(ft_rxf_n),
+        .rst_async(rst_async), .pix_clk(pix_clk), .pix_fv(pix_fv), .pix_lv(pix_lv),
+        .pix_data(pix_data), .trig_in(trig_in), .ft_clk(ft_clk), .ft_txe_n(ft_txe_n), .ft_rxf_n(ft_rxf_n),
         .ft_wr_n(ft_wr_n), .ft_rd_n(ft_rd_n), .ft_oe_n(ft_oe_n), .ft_be(ft_be),
         .ft_data_out(data_out), .ft_data_oe(data_oe), .ft_data_in(ft_data)
     );

@@ -8,7 +8,7 @@ module capture_top #(
     parameter BPP = 12,              // sensor bits per pixel (10 or 12)
     parameter SENSOR_WIDTH = 64,     // pixels per line, a multiple of 4
     parameter SENSOR_HEIGHT = 48,    // lines per frame, even
-    parameter STORE_ADDR_BITS = 9,   // elastic pixel FIFO: 2**N words of two pixels
+    parameter FIFO_ADDR_BITS = 9,   // elastic pixel FIFO: 2**N words of two pixels
     parameter CDC_ADDR_BITS = 4,     // clock-crossing FIFO depth 2**N
     parameter DEBOUNCE_CYCLES = 16,  // bridge clocks the trigger level must hold
     parameter CLKS_PER_US = 100      // bridge clocks per microsecond (>= 2)
@@ -16,8 +16,8 @@ module capture_top #(
     input  wire           rst_async,
     // sensor
     input  wire           pix_clk,
-    input  wire           fv,
-    input  wire           lv,
+    input  wire           pix_fv,
+    input  wire           pix_lv,
     input  wire [BPP-1:0] pix_data,
     // exposure trigger from the controller board (asynchronous)
     input  wire           trig_in,
@@ -45,7 +45,7 @@ module capture_top #(
     wire cfg_toggle, counter_clear;
     wire ev_frame_sent, ev_drop, ev_overflow;
     wire [31:0] trig_count;
-    wire [63:0] trig_us, now_us;
+    wire [63:0] trig_us;
     wire trig_fresh, trig_consume;
     wire [31:0] cmd_tdata, rep_tdata, frm_tdata, up_tdata;
     wire cmd_tvalid, cmd_tready, rep_tvalid, rep_tlast, rep_tready;
@@ -70,8 +70,7 @@ module capture_top #(
         .DEBOUNCE_CYCLES(DEBOUNCE_CYCLES), .CLKS_PER_US(CLKS_PER_US)
     ) u_trig (
         .clk(ft_clk), .rst(br_rst), .trig_in(trig_in), .clear(counter_clear),
-        .consume(trig_consume), .count(trig_count), .last_us(trig_us), .fresh(trig_fresh),
-        .now_us(now_us)
+        .consume(trig_consume), .count(trig_count), .last_us(trig_us), .fresh(trig_fresh)
     );
 
     // ---- sensor domain ---------------------------------------------------------------------
@@ -81,7 +80,7 @@ module capture_top #(
         .BPP(BPP), .SENSOR_WIDTH(SENSOR_WIDTH), .SENSOR_HEIGHT(SENSOR_HEIGHT),
         .DIM_BITS(DIM_BITS)
     ) u_front (
-        .clk(pix_clk), .rst(pix_rst), .fv(fv), .lv(lv), .data(pix_data),
+        .clk(pix_clk), .rst(pix_rst), .fv(pix_fv), .lv(pix_lv), .data(pix_data),
         .cfg_toggle(cfg_toggle), .cfg_control(control), .cfg_roi_x(roi_x), .cfg_roi_y(roi_y),
         .cfg_roi_w(roi_w), .cfg_roi_h(roi_h),
         .wr_en(cdc_wr_en), .wr_data(cdc_wr_data), .wr_full(cdc_full), .in_frame(sensor_in_frame)
@@ -95,7 +94,7 @@ module capture_top #(
     );
 
     // ---- bridge domain: frames, arbitration, FT601 -------------------------------------------
-    frame_packetiser #(.BPP(BPP), .STORE_ADDR_BITS(STORE_ADDR_BITS)) u_pack (
+    frame_packetiser #(.BPP(BPP), .FIFO_ADDR_BITS(FIFO_ADDR_BITS)) u_pack (
         .clk(ft_clk), .rst(br_rst),
         .fifo_empty(cdc_empty), .fifo_data(cdc_rd_data), .fifo_rd(cdc_rd),
         .trig_count(trig_count), .trig_us(trig_us), .trig_fresh(trig_fresh),

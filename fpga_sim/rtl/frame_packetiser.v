@@ -2,7 +2,7 @@
 //
 // The header holds only what is known at frame start, so it goes out as soon as the frame's
 // geometry has arrived; pixel pairs (32-bit words) pass through a small elastic FIFO of
-// 2**STORE_ADDR_BITS words that absorbs upstream stalls; the payload is zero-padded to
+// 2**FIFO_ADDR_BITS words that absorbs upstream stalls; the payload is zero-padded to
 // width*height/2 words; the trailer (status OVERFLOW/TRUNCATED, reserved 0, delivered_pixels)
 // and the CRC-32 of header+payload+trailer follow. A 4-entry descriptor FIFO holds each
 // frame's header fields (written at frame start) and its completion (written at frame end).
@@ -16,7 +16,7 @@
 `include "opensbs_regs.vh"
 module frame_packetiser #(
     parameter BPP = 12,
-    parameter STORE_ADDR_BITS = 9
+    parameter FIFO_ADDR_BITS = 9
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -41,7 +41,7 @@ module frame_packetiser #(
     output reg         ev_overflow
 );
     localparam [1:0] KIND_PIXEL = 2'd0, KIND_SOF = 2'd1, KIND_GEOM = 2'd2, KIND_EOF = 2'd3;
-    localparam SA = STORE_ADDR_BITS;
+    localparam SA = FIFO_ADDR_BITS;
     localparam WB = 28;  // payload word counts (8192 * 8192 / 2 fits)
 
     // ---- elastic FIFO of pixel-pair words ----------------------------------------------------
@@ -187,7 +187,8 @@ module frame_packetiser #(
     wire stored_all = end_known & (popped == d_words[di]);
     wire store_avail = (wptr_d != rptr);
     wire bin = d_flags[di][0];
-    wire [7:0] bpp_out = bin ? BPP + 2 : BPP;
+    localparam integer BPP_PLAIN = BPP, BPP_BINNED = BPP + 2;  // bits per output pixel
+    wire [7:0] bpp_out = bin ? BPP_BINNED[7:0] : BPP_PLAIN[7:0];
     wire [WB:0] delivered = {d_words[di], 1'b0} - {{WB{1'b0}}, d_odd[di]};
 
     always @(posedge clk) r_total <= (d_w[di] * d_h[di]) >> 1;
@@ -204,7 +205,7 @@ module frame_packetiser #(
             4'd5: hdr_word = d_ts[di][63:32];
             4'd6: hdr_word = {d_h[di], d_w[di]};
             4'd7: hdr_word = {16'd0, d_channel[di], bpp_out};
-            default: hdr_word = {r_total, 2'b00};
+            default: hdr_word = {{(30 - WB){1'b0}}, r_total, 2'b00};
         endcase
     end
 

@@ -79,6 +79,9 @@ module register_file #(
                      (addr == A_DROPS) || (addr == A_OVERFLOWS) || (addr == A_TRIGGERS) ||
                      (addr == A_STATUS);
     wire binning = control[1];
+    // the sensor geometry at the width of the ROI registers, plus a bit (lint: sized constants)
+    localparam integer WIDTH_INT = SENSOR_WIDTH, HEIGHT_INT = SENSOR_HEIGHT;
+    localparam [DIM_BITS:0] SENSOR_W = WIDTH_INT[DIM_BITS:0], SENSOR_H = HEIGHT_INT[DIM_BITS:0];
     wire [DIM_BITS-1:0] v = value[DIM_BITS-1:0];
     wire v_fits = (value[31:DIM_BITS] == 0);
     reg value_ok;
@@ -86,11 +89,11 @@ module register_file #(
         case (addr)
             A_CONTROL: value_ok = (value[31:4] == 0) &&
                                   (!value[1] || (roi_w[1:0] == 2'b00 && !roi_h[0]));
-            A_ROI_X: value_ok = v_fits && (v < SENSOR_WIDTH);
-            A_ROI_Y: value_ok = v_fits && (v < SENSOR_HEIGHT);
-            A_ROI_W: value_ok = v_fits && (v != 0) && (v <= SENSOR_WIDTH) && !v[0] &&
+            A_ROI_X: value_ok = v_fits && ({1'b0, v} < SENSOR_W);
+            A_ROI_Y: value_ok = v_fits && ({1'b0, v} < SENSOR_H);
+            A_ROI_W: value_ok = v_fits && (v != 0) && ({1'b0, v} <= SENSOR_W) && !v[0] &&
                                 !(binning && v[1]);
-            A_ROI_H: value_ok = v_fits && (v != 0) && (v <= SENSOR_HEIGHT) && !(binning && v[0]);
+            A_ROI_H: value_ok = v_fits && (v != 0) && ({1'b0, v} <= SENSOR_H) && !(binning && v[0]);
             A_CHANNEL: value_ok = (value[31:8] == 0);
             default: value_ok = (value[31:1] == 0);  // COUNTER_CLEAR
         endcase
@@ -102,10 +105,10 @@ module register_file #(
             A_ID: read_value = ID_VALUE;
             A_VERSION: read_value = VERSION_VALUE;
             A_CONTROL: read_value = {28'd0, control};
-            A_ROI_X: read_value = roi_x;
-            A_ROI_Y: read_value = roi_y;
-            A_ROI_W: read_value = roi_w;
-            A_ROI_H: read_value = roi_h;
+            A_ROI_X: read_value = {{(32 - DIM_BITS){1'b0}}, roi_x};
+            A_ROI_Y: read_value = {{(32 - DIM_BITS){1'b0}}, roi_y};
+            A_ROI_W: read_value = {{(32 - DIM_BITS){1'b0}}, roi_w};
+            A_ROI_H: read_value = {{(32 - DIM_BITS){1'b0}}, roi_h};
             A_CHANNEL: read_value = {24'd0, channel};
             A_FRAMES: read_value = frames;
             A_DROPS: read_value = drops;
@@ -138,8 +141,8 @@ module register_file #(
             control <= 4'd0;
             roi_x <= 0;
             roi_y <= 0;
-            roi_w <= SENSOR_WIDTH;
-            roi_h <= SENSOR_HEIGHT;
+            roi_w <= SENSOR_W[DIM_BITS-1:0];
+            roi_h <= SENSOR_H[DIM_BITS-1:0];
             channel <= 8'd0;
             cfg_toggle <= 1'b0;
             counter_clear <= 1'b0;

@@ -11,6 +11,7 @@
 // lost because the FIFO was full (only when the bridge clock is slower than the pixel clock).
 // The sensor must leave at least 4 pixel clocks between frame-valid rise and the first line.
 `timescale 1ns / 1ps
+`include "opensbs_regs.vh"
 module sensor_frontend #(
     parameter BPP = 12,
     parameter SENSOR_WIDTH = 64,
@@ -34,8 +35,11 @@ module sensor_frontend #(
     output wire                in_frame
 );
     localparam [1:0] KIND_PIXEL = 2'd0, KIND_SOF = 2'd1, KIND_GEOM = 2'd2, KIND_EOF = 2'd3;
-    localparam C_ENABLE = 0, C_BIN = 1, C_CROP = 2, C_TEST = 3;
+    localparam C_ENABLE = `OSBS_CONTROL_ENABLE_BIT, C_BIN = `OSBS_CONTROL_BINNING_2X2_BIT,
+               C_CROP = `OSBS_CONTROL_CROP_BIT, C_TEST = `OSBS_CONTROL_TEST_PATTERN_BIT;
     localparam D = DIM_BITS;
+    localparam integer WIDTH_INT = SENSOR_WIDTH, HEIGHT_INT = SENSOR_HEIGHT;
+    localparam [D:0] SENSOR_W = WIDTH_INT[D:0], SENSOR_H = HEIGHT_INT[D:0];  // sized constants
     localparam LB_DEPTH = SENSOR_WIDTH / 2;
     localparam LB_BITS = $clog2(LB_DEPTH);
 
@@ -49,8 +53,8 @@ module sensor_frontend #(
             s_control <= 4'd0;
             s_x <= 0;
             s_y <= 0;
-            s_w <= SENSOR_WIDTH;
-            s_h <= SENSOR_HEIGHT;
+            s_w <= SENSOR_W[D-1:0];
+            s_h <= SENSOR_H[D-1:0];
         end else begin
             {tog3, tog2, tog1} <= {tog2, tog1, cfg_toggle};
             if (tog3 != tog2) begin
@@ -93,10 +97,11 @@ module sensor_frontend #(
     reg stopped, truncated;
     reg [1:0] sof_phase;
 
-    wire row_in_roi = ({1'b0, y} >= {1'b0, y0}) && ({1'b0, y} < y_end);
-    wire col_in_roi = ({1'b0, x} >= {1'b0, x0}) && ({1'b0, x} < x_end);
-    wire [15:0] rx = x - x0;
-    wire [15:0] ry = y - y0;
+    wire row_in_roi = (y >= {{(16 - D){1'b0}}, y0}) && (y < {{(15 - D){1'b0}}, y_end});
+    wire col_in_roi = (x >= {{(16 - D){1'b0}}, x0}) && (x < {{(15 - D){1'b0}}, x_end});
+    // position inside the ROI: the column modulo the line buffer's pair addresses, row parity
+    wire [LB_BITS:0] rx = x[LB_BITS:0] - x0[LB_BITS:0];
+    wire ry_odd = y[0] ^ y0[0];
     wire in_roi = pixel_valid & row_in_roi & col_in_roi;
     wire [BPP-1:0] pattern = x[BPP-1:0] + {y[BPP-5:0], 4'b0000};
     wire [BPP-1:0] pix = f_test ? pattern : d_q;
@@ -111,7 +116,7 @@ module sensor_frontend #(
     wire [BPP:0] pair = {1'b0, hold} + {1'b0, pix};
     always @(posedge clk) begin
         lb_q <= lb[lb_addr];
-        if (in_roi & f_bin & rx[0] & ~ry[0]) lb[lb_addr] <= pair;
+        if (in_roi & f_bin & rx[0] & ~ry_odd) lb[lb_addr] <= pair;
     end
     wire [15:0] bin_sum = {{(15 - BPP){1'b0}}, lb_q} + {{(15 - BPP){1'b0}}, pair};
 
@@ -123,7 +128,7 @@ module sensor_frontend #(
     wire pixel_word = (out_kind == KIND_PIXEL);
     assign wr_en = out_en & ~(pixel_word & lost);
     wire stopped_by_loss = wr_en & wr_full & pixel_word;
-    wire emit_pixel = active & ~stopped & in_roi & (~f_bin | (rx[0] & ry[0]));
+    wire emit_pixel = active & ~stopped & in_roi & (~f_bin | (rx[0] & ry_odd));
 
     always @(posedge clk) begin
         if (rst) begin
@@ -131,10 +136,10 @@ module sensor_frontend #(
             {f_bin, f_crop, f_test} <= 3'b000;
             x0 <= 0;
             y0 <= 0;
-            rw <= SENSOR_WIDTH;
-            rh <= SENSOR_HEIGHT;
-            x_end <= SENSOR_WIDTH;
-            y_end <= SENSOR_HEIGHT;
+            rw <= SENSOR_W[D-1:0];
+            rh <= SENSOR_H[D-1:0];
+            x_end <= SENSOR_W;
+            y_end <= SENSOR_H;
             x <= 0;
             y <= 0;
             roi_cols <= 0;
@@ -162,10 +167,10 @@ module sensor_frontend #(
                 end else begin
                     x0 <= 0;
                     y0 <= 0;
-                    rw <= SENSOR_WIDTH;
-                    rh <= SENSOR_HEIGHT;
-                    x_end <= SENSOR_WIDTH;
-                    y_end <= SENSOR_HEIGHT;
+                    rw <= SENSOR_W[D-1:0];
+                    rh <= SENSOR_H[D-1:0];
+                    x_end <= SENSOR_W;
+                    y_end <= SENSOR_H;
                 end
                 x <= 0;
                 y <= 0;

@@ -14,15 +14,19 @@ module trigger_sync #(
     input  wire        consume,
     output reg  [31:0] count,
     output reg  [63:0] last_us,
-    output reg         fresh,
-    output reg  [63:0] now_us
+    output reg         fresh
 );
     localparam DB_BITS = (DEBOUNCE_CYCLES < 2) ? 1 : $clog2(DEBOUNCE_CYCLES);
     localparam US_BITS = (CLKS_PER_US < 2) ? 1 : $clog2(CLKS_PER_US);
+    localparam integer DB_LAST_INT = DEBOUNCE_CYCLES - 1;
+    localparam integer US_LAST_INT = CLKS_PER_US - 1;
+    localparam [DB_BITS-1:0] DB_LAST = DB_LAST_INT[DB_BITS-1:0];  // last count, counter width
+    localparam [US_BITS-1:0] US_LAST = US_LAST_INT[US_BITS-1:0];
 
     reg sync1, sync2, level;
     reg [DB_BITS-1:0] stable_cycles;
     reg [US_BITS-1:0] prescale;
+    reg [63:0] now_us;        // microseconds since reset
     reg [63:0] now_us_plus1;  // precomputed so the tick path has no 64-bit carry chain
     reg pulse;
 
@@ -39,7 +43,7 @@ module trigger_sync #(
             pulse <= 1'b0;
             if (sync2 == level) begin
                 stable_cycles <= 0;
-            end else if (stable_cycles == DEBOUNCE_CYCLES - 1) begin
+            end else if (stable_cycles == DB_LAST) begin
                 stable_cycles <= 0;
                 level <= sync2;
                 pulse <= sync2;
@@ -56,7 +60,7 @@ module trigger_sync #(
             now_us_plus1 <= 64'd1;
         end else begin
             now_us_plus1 <= now_us + 64'd1;
-            if (prescale == CLKS_PER_US - 1) begin
+            if (prescale == US_LAST) begin
                 prescale <= 0;
                 now_us <= now_us_plus1;
             end else begin

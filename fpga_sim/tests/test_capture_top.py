@@ -1,10 +1,12 @@
-"""cocotb tests of the whole capture path (capture_top in tb_capture_top) against the model.
+"""cocotb tests of the whole capture path (capture_top on its own ports) against the model.
 
-The Verilog harness generates the clocks, plays numpy images on the sensor bus and models an
-FT601 with random backpressure; Python works at frame level: it writes images and command
-words to files, waits on packet counters and parses the logged upstream words with the host's
-construct declarations. Every frame is compared byte for byte with opensbs.capture.CaptureModel
-and its pixels with an independent numpy crop/bin of the input image.
+Bus models in Python sit on the DUT's ports, bound by name prefix: ``SensorBusSource`` plays
+numpy images on the ``pix_*`` sensor bus, ``Ft601Host`` is the FT601 on the ``ft_*`` pads
+with random backpressure from a recorded seed, and the test drives ``trig_in`` and
+``rst_async``. Upstream bytes are cut into packets and parsed with the host's construct
+declarations; every frame is compared byte for byte with opensbs.capture.CaptureModel and
+its pixels with an independent numpy crop/bin of the input image. The geometry and FIFO
+depth are read from the DUT's parameters, so one bench covers every build of the sweep.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import cocotb
 import numpy as np
 import pytest
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import First, Timer
+from cocotb.triggers import Timer
 from opensbs.capture import CaptureModel
 from opensbs.protocol.crc import crc32
 from opensbs.protocol.image import (
+    IMAGE_HEADER_BYTES,
     IMAGE_MAGIC,
+    REGISTER_PACKET_BYTES,
     REGISTER_REPLY_MAGIC,
     ControlBits,
     FrameFlags,
@@ -36,126 +40,95 @@ from opensbs.protocol.image import (
     encode_register_command,
 )
 from opensbs.sim import SimConfig, TileSimulator
-from sim_runner import TB_DIR, have_simulator, rtl_sources, run_cocotb
+from sim_runner import have_simulator, rtl_sources, run_cocotb
+from tb.ft601 import Ft601Bus, Ft601Host
+from tb.pause import random_pauses
+from tb.sensor_bus import SensorBus, SensorBusSource
 
 GOLDEN = Path(__file__).resolve().parents[2] / "host/opensbs/protocol/golden_vectors.json"
-PIX_PERIOD_NS = 13.0
-
-
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(f"TB_{name}", default))
-
-
-SENSOR_WIDTH, SENSOR_HEIGHT = _env_int("SENSOR_WIDTH", 64), _env_int("SENSOR_HEIGHT", 48)
+PIX_PERIOD_PS = 13_000  # 76.9 MHz pixel clock; the FT601 clock is 100 MHz
 OLD_STORE_PIXELS = 2 * 8192  # version 1 stored whole frames: 8192 words in the synthesised RTL
+PacketType = ImageFrame | RegisterAccess
 
 
 class CaptureTB:
-    """Drives tb_capture_top: sensor images, triggers, register commands, upstream packets."""
+    """capture_top on its ports: sensor bus source, FT601 host model, trigger and reset."""
 
-    def __init__(self, dut, seed: int) -> None:
+    def __init__(self, dut, seed: int, pix_period_ps: int = PIX_PERIOD_PS) -> None:
         self.dut = dut
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.bpp = _env_int("BPP", 12)
-        self.store_words = 1 << _env_int("STORE_ADDR_BITS", 11)
-        self.model = CaptureModel(bits_per_pixel=self.bpp, sensor_width=SENSOR_WIDTH,
-                                  sensor_height=SENSOR_HEIGHT)
-        self.words_read = 0
-        self.packets_read = 0
+        self.bpp = len(dut.pix_data)
+        self.width = int(dut.SENSOR_WIDTH.value)
+        self.height = int(dut.SENSOR_HEIGHT.value)
+        self.fifo_words = 1 << int(dut.FIFO_ADDR_BITS.value)
+        self.sensor = SensorBusSource(SensorBus.from_prefix(dut, "pix"), pix_period_ps)
+        self.ft = Ft601Host(Ft601Bus.from_prefix(dut, "ft"), dut.rst_async)
+        self.model = CaptureModel(bits_per_pixel=self.bpp, sensor_width=self.width,
+                                  sensor_height=self.height)
         self.check_replies = True  # False once frames went by that the model did not see
         self.reset_done_ns = 0.0
-        dut._log.info("seed %d", seed)
+        self._pause_seeds = 0
+        dut._log.info("seed %d; %d x %d sensor, %d bpp, %d-word elastic FIFO", seed,
+                      self.width, self.height, self.bpp, self.fifo_words)
 
-    async def reset(self, txe_busy_256: int = 0) -> None:
+    def set_ft601_busy(self, busy_fraction: float) -> None:
+        """FT601 FIFO full on a random ``busy_fraction`` of write clocks (seed logged)."""
+        if not busy_fraction:
+            self.ft.set_pause_generator(None)
+            return
+        self._pause_seeds += 1
+        seed = self.seed * 100 + self._pause_seeds
+        self.dut._log.info("FT601 busy %.3f of write clocks, pause seed %d", busy_fraction, seed)
+        self.ft.set_pause_generator(random_pauses(seed, busy_fraction))
+
+    async def reset(self, busy_fraction: float = 0.0) -> None:
         dut = self.dut
         dut.rst_async.value = 1
         dut.trig_in.value = 0
-        dut.img_load.value = 0
-        dut.img_width.value = SENSOR_WIDTH
-        dut.img_height.value = SENSOR_HEIGHT
-        dut.hblank.value = 8
-        dut.vblank.value = 8
-        dut.short_row.value = 0xFFFF
-        dut.short_len.value = 0
-        dut.play_frames.value = 0
-        dut.play_toggle.value = 0
-        dut.lfsr_seed.value = self.seed & 0xFFFFFFFF
-        dut.txe_busy_256.value = txe_busy_256
-        dut.tx_stall.value = 0
-        dut.rx_load.value = 0
-        dut.rx_count.value = 0
+        self.set_ft601_busy(busy_fraction)
         await Timer(200, unit="ns")
-        log = Path("tx_words.hex")  # shared by the tests of one simulation: skip older words
-        self.words_read = len(log.read_text().split()) if log.exists() else 0
-        self.packets_read = 0
         dut.rst_async.value = 0
         self.reset_done_ns = get_sim_time(unit="ns")
         await Timer(100, unit="ns")
 
     # -- upstream ------------------------------------------------------------------------------
 
-    async def wait_packets(self, count: int, timeout_us: float = 2000) -> None:
-        """Wait until ``count`` more upstream packets than already read have completed."""
-        target = self.packets_read + count
-        deadline = Timer(timeout_us, unit="us")
-        while int(self.dut.tx_packets.value) < target:
-            fired = await First(self.dut.tx_packets.value_change, deadline)
-            if fired is deadline:
-                raise AssertionError(
-                    f"timeout: {int(self.dut.tx_packets.value)} packets, expected {target}")
+    async def _upstream_bytes(self, n_bytes: int, timeout_us: float) -> None:
+        if not await self.ft.wait_upstream(n_bytes, timeout_us):
+            raise TimeoutError(f"{len(self.ft.upstream)} upstream bytes after {timeout_us} us, "
+                               f"expected {n_bytes}")
 
-    def read_packets(self) -> list[ImageFrame | RegisterAccess]:
-        """Decode the upstream packets logged since the last call (host declarations)."""
-        lines = Path("tx_words.hex").read_text().split()
-        new = lines[self.words_read:]
-        data = b"".join(int(w, 16).to_bytes(4, "little") for w in new)
-        packets: list[ImageFrame | RegisterAccess] = []
-        pos = 0
-        while pos < len(data):
-            magic = data[pos:pos + 4]
-            if magic == IMAGE_MAGIC:
-                size = decode_image_header(data[pos:]).frame_bytes
-            elif magic == REGISTER_REPLY_MAGIC:
-                size = 16
-            else:
-                raise AssertionError(f"upstream word {magic.hex()} at byte {pos} starts no packet")
-            if pos + size > len(data):  # the rest of this packet is still on its way
-                break
-            packet = data[pos:pos + size]
-            packets.append(decode_image_frame(packet) if magic == IMAGE_MAGIC
-                           else decode_register_reply(packet))
-            pos += size
-        consumed = pos
-        assert consumed % 4 == 0
-        self.words_read += consumed // 4
-        self.packets_read += len(packets)
-        return packets
+    async def recv_packet(self, timeout_us: float = 2000) -> PacketType:
+        """The next upstream packet, decoded with the host declarations."""
+        await self._upstream_bytes(4, timeout_us)
+        magic = bytes(self.ft.upstream[:4])
+        if magic == IMAGE_MAGIC:
+            await self._upstream_bytes(IMAGE_HEADER_BYTES, timeout_us)
+            size = decode_image_header(bytes(self.ft.upstream[:IMAGE_HEADER_BYTES])).frame_bytes
+        elif magic == REGISTER_REPLY_MAGIC:
+            size = REGISTER_PACKET_BYTES
+        else:
+            raise AssertionError(f"upstream word {magic.hex()} starts no packet")
+        # the rest of the frame: allow 4 pixel clocks (of 13 ns) per pixel
+        await self._upstream_bytes(size, max(timeout_us, size * 26 / 1000))
+        packet = self.ft.take(size)
+        if magic == IMAGE_MAGIC:
+            return decode_image_frame(packet)
+        return decode_register_reply(packet)
+
+    async def recv_packets(self, count: int) -> list[PacketType]:
+        return [await self.recv_packet() for _ in range(count)]
 
     # -- downstream ----------------------------------------------------------------------------
-
-    async def send_commands(self, packets: list[bytes]) -> None:
-        """Queue register command packets in the bridge model (downstream); no waiting."""
-        words = b"".join(packets)
-        Path("rx_words.hex").write_text(
-            "".join(f"{int.from_bytes(words[i:i + 4], 'little'):08x}\n"
-                    for i in range(0, len(words), 4)))
-        dut = self.dut
-        dut.rx_count.value = 0
-        dut.rx_load.value = 1
-        await Timer(20, unit="ns")
-        dut.rx_load.value = 0
-        await Timer(20, unit="ns")
-        dut.rx_count.value = len(words) // 4
 
     async def commands(self, packets: list[bytes]) -> list[RegisterAccess]:
         """Send register command packets; return the decoded replies, checked against the
         model's replies byte for byte."""
-        await self.send_commands(packets)
+        self.ft.send(b"".join(packets))
         # a packet may carry stray leading words: the decoder skips them, the model sees the rest
         expected = [self.model.handle_register_command(p[-16:]) for p in packets]
-        await self.wait_packets(len(expected))
-        replies = self.read_packets()
+        replies = await self.recv_packets(len(expected))
         assert all(isinstance(r, RegisterAccess) for r in replies)
         if self.check_replies:
             assert replies == [decode_register_reply(e) for e in expected]
@@ -185,38 +158,22 @@ class CaptureTB:
         await Timer(400, unit="ns")
         dut.trig_in.value = 0
         await Timer(400, unit="ns")
-        ts = int(dut.u_dut.u_trig.last_us.value)
-        # two sync flops + 8 debounce clocks + the pulse register: about 110 ns
-        expected_us = (edge_ns + 110 - self.reset_done_ns) / 1000
-        assert abs(ts - expected_us) <= 1.0, (ts, expected_us)
+        ts = int(dut.u_trig.last_us.value)
+        # two sync flops + the debounce clocks + the pulse register, at 10 ns; the counter
+        # counts whole microseconds from the end of the (synchronised) reset
+        latency_ns = 10 * (3 + int(dut.DEBOUNCE_CYCLES.value))
+        expected_us = (edge_ns + latency_ns - self.reset_done_ns) / 1000
+        assert expected_us - 1.05 <= ts <= expected_us, (ts, expected_us)
         self.model.trigger(ts)
         return ts
 
-    async def play(self, image: np.ndarray, frames: int = 1, hblank: int = 8,
-                   vblank: int = 8) -> None:
-        """Load ``image`` into the sensor model and start playing it ``frames`` times."""
-        dut = self.dut
-        Path("sensor_image.hex").write_text(
-            "".join(f"{v:04x}\n" for v in np.asarray(image, dtype=np.uint16).ravel()))
-        dut.img_load.value = 1
-        await Timer(20, unit="ns")
-        dut.img_load.value = 0
-        dut.img_width.value = image.shape[1]
-        dut.img_height.value = image.shape[0]
-        dut.hblank.value = hblank
-        dut.vblank.value = vblank
-        dut.play_frames.value = frames
-        dut.play_toggle.value = 1 - int(dut.play_toggle.value)
-
-    async def receive(self, image: np.ndarray) -> ImageFrame:
+    async def receive(self, image: np.ndarray | list[np.ndarray]) -> ImageFrame:
         """Play one image with random line and frame blanking and receive its frame."""
-        await self.play(image, hblank=int(self.rng.integers(1, 24)),
-                        vblank=int(self.rng.integers(4, 40)))
-        # allow 4 pixel clocks (of 13 ns) per pixel
-        await self.wait_packets(1, timeout_us=max(2000, image.size * 52 // 1000))
-        packets = self.read_packets()
-        assert len(packets) == 1 and isinstance(packets[0], ImageFrame)
-        return packets[0]
+        self.sensor.send(image, hblank=int(self.rng.integers(1, 24)),
+                         vblank=int(self.rng.integers(4, 40)))
+        frame = await self.recv_packet()
+        assert isinstance(frame, ImageFrame)
+        return frame
 
     async def capture(self, image: np.ndarray) -> ImageFrame:
         """Play one image, receive the frame, check it equals the model's frame."""
@@ -228,8 +185,9 @@ class CaptureTB:
         np.testing.assert_array_equal(frame.pixels, model_frame.pixels)
         return frame
 
-    def random_image(self, height: int = SENSOR_HEIGHT, width: int = SENSOR_WIDTH) -> np.ndarray:
-        return self.rng.integers(0, 1 << self.bpp, (height, width), dtype=np.uint16)
+    def random_image(self, height: int | None = None, width: int | None = None) -> np.ndarray:
+        shape = (height or self.height, width or self.width)
+        return self.rng.integers(0, 1 << self.bpp, shape, dtype=np.uint16)
 
 
 def roi_bin(image: np.ndarray, x: int, y: int, w: int, h: int, binning: bool) -> np.ndarray:
@@ -248,7 +206,7 @@ def _seed(name: str) -> int:
 async def registers_and_golden_vectors(dut) -> None:
     """Golden register commands, error statuses and resync, replies equal to the model's."""
     tb = CaptureTB(dut, _seed("registers"))
-    await tb.reset(txe_busy_256=64)
+    await tb.reset(busy_fraction=0.25)
     golden = json.loads(GOLDEN.read_text())["image_link"]
     packets = [bytes.fromhex(c["hex"]) for c in golden["register_commands"]]
     replies = await tb.commands(packets)
@@ -283,7 +241,7 @@ async def registers_and_golden_vectors(dut) -> None:
 async def frames_match_model(dut) -> None:
     """Plain, cropped, binned, test-pattern and short frames under random backpressure."""
     tb = CaptureTB(dut, _seed("frames"))
-    await tb.reset(txe_busy_256=96)
+    await tb.reset(busy_fraction=0.375)
     assert await tb.write(Register.CONTROL, ControlBits.ENABLE) == RegisterStatus.OK
     ts = await tb.trigger()
     image = tb.random_image()
@@ -296,8 +254,8 @@ async def frames_match_model(dut) -> None:
     assert frame.header.flags == FrameFlags.NO_TRIGGER and frame.header.sequence == 1
 
     # the four channel images of one simulated sequencing cycle, as the camera would see them
-    sim = TileSimulator(SimConfig(seed=tb.seed, tile_width_px=SENSOR_WIDTH,
-                                  tile_height_px=SENSOR_HEIGHT, read_length=2,
+    sim = TileSimulator(SimConfig(seed=tb.seed, tile_width_px=tb.width,
+                                  tile_height_px=tb.height, read_length=2,
                                   adc_bits=tb.bpp), tile=1101)
     for channel, image in enumerate(sim.next_cycle()):
         assert await tb.write(Register.CHANNEL, channel) == RegisterStatus.OK
@@ -327,16 +285,16 @@ async def frames_match_model(dut) -> None:
     control = ControlBits.ENABLE | ControlBits.BINNING_2X2 | ControlBits.TEST_PATTERN
     assert await tb.write(Register.CONTROL, control) == RegisterStatus.OK
     frame = await tb.capture(tb.random_image())
-    yy, xx = np.mgrid[:SENSOR_HEIGHT, :SENSOR_WIDTH]
+    yy, xx = np.mgrid[:tb.height, :tb.width]
     pattern = (xx + 16 * yy) & ((1 << tb.bpp) - 1)
-    np.testing.assert_array_equal(frame.pixels, roi_bin(pattern, 0, 0, 64, 48, True))
+    np.testing.assert_array_equal(frame.pixels, roi_bin(pattern, 0, 0, tb.width, tb.height, True))
 
     # a sensor frame that ends early, one with short lines, one larger than the sensor
     assert await tb.write(Register.CONTROL, ControlBits.ENABLE) == RegisterStatus.OK
-    for shape in ((30, SENSOR_WIDTH), (SENSOR_HEIGHT, 40), (SENSOR_HEIGHT + 2, SENSOR_WIDTH + 6)):
+    for shape in ((30, tb.width), (tb.height, 40), (tb.height + 2, tb.width + 6)):
         image = tb.random_image(*shape)
         frame = await tb.capture(image)
-        short = shape[0] < SENSOR_HEIGHT or shape[1] < SENSOR_WIDTH
+        short = shape[0] < tb.height or shape[1] < tb.width
         assert bool(frame.header.flags & FrameFlags.TRUNCATED) == short
     counts = [await tb.read(r) for r in (Register.FRAME_COUNT, Register.DROP_COUNT,
                                          Register.OVERFLOW_COUNT, Register.TRIGGER_COUNT)]
@@ -351,18 +309,19 @@ async def frames_match_model(dut) -> None:
     assert frame.header.flags == FrameFlags.NO_TRIGGER and frame.header.sequence == 14
     assert (frame.header.trigger_id, frame.header.timestamp_us) == (0, 0)
 
-    # one short line in the middle: rows before it, then its pixels, then zeros. A numpy image
-    # has no ragged lines, so the expectation is computed here and the model is out of step.
+    # one short line in the middle: rows before it, then its pixels, then zeros. The model
+    # takes numpy images, which have no ragged lines, so the expectation is computed here and
+    # the model is out of step.
     tb.check_replies = False
     for binning, short_row, short_len in ((False, 17, 23), (True, 9, 31), (True, 10, 31)):
         control = ControlBits.ENABLE | (ControlBits.BINNING_2X2 if binning else 0)
         assert await tb.write(Register.CONTROL, control) == RegisterStatus.OK
         image = tb.random_image()
-        dut.short_row.value, dut.short_len.value = short_row, short_len
-        frame = await tb.receive(image)
-        dut.short_row.value = 0xFFFF
-        expected = roi_bin(image, 0, 0, SENSOR_WIDTH, SENSOR_HEIGHT, binning).ravel()
-        out_width = SENSOR_WIDTH // 2 if binning else SENSOR_WIDTH
+        lines = list(image)
+        lines[short_row] = image[short_row, :short_len]
+        frame = await tb.receive(lines)
+        expected = roi_bin(image, 0, 0, tb.width, tb.height, binning).ravel()
+        out_width = tb.width // 2 if binning else tb.width
         if not binning:
             delivered = short_row * out_width + short_len
         else:  # an output pixel is complete with its odd row and odd column
@@ -385,17 +344,15 @@ async def overflow_is_exact(dut) -> None:
     assert await tb.write(Register.CONTROL, ControlBits.ENABLE) == RegisterStatus.OK
     tb.check_replies = False
     image = tb.random_image()
-    frame_words = SENSOR_WIDTH * SENSOR_HEIGHT // 2
-    dut.tx_stall.value = 1
-    await tb.play(image, frames=6)
-    while int(dut.frames_played.value) < 6:
-        await Timer(20, unit="us")
-    dut.tx_stall.value = 0
-    await tb.wait_packets(4)
-    frames = tb.read_packets()
+    frame_words = tb.width * tb.height // 2
+    tb.ft.stall(True)
+    tb.sensor.send(image, frames=6)
+    await tb.sensor.wait()
+    tb.ft.stall(False)
+    frames = await tb.recv_packets(4)
     # frames 0-3 took the 4 descriptors, 4 and 5 found none and were skipped
     assert [f.header.sequence for f in frames] == [0, 1, 2, 3]  # type: ignore[union-attr]
-    free_words = tb.store_words
+    free_words = tb.fifo_words
     for f in frames:
         assert isinstance(f, ImageFrame)
         kept_pixels = 2 * min(frame_words, free_words)
@@ -430,20 +387,20 @@ async def sustained_throughput(dut) -> None:
     tb.check_replies = False
     image = tb.random_image()
     n_frames = 6
-    cycles0, line0 = int(dut.sensor_cycles.value), int(dut.line_cycles.value)
-    await tb.play(image, frames=n_frames, hblank=2, vblank=4)
+    clocks0, line0 = tb.sensor.frame_clocks, tb.sensor.line_clocks
+    tb.sensor.send(image, frames=n_frames, hblank=2, vblank=4)
     await Timer(100, unit="us")  # mid-stream: replies must go between frames, never inside one
-    await tb.send_commands([encode_register_command(RegisterOp.READ, tag, Register.ID)
-                            for tag in range(3)])
-    await tb.wait_packets(n_frames + 3)
-    packets = tb.read_packets()
+    tb.ft.send(b"".join(encode_register_command(RegisterOp.READ, tag, Register.ID)
+                        for tag in range(3)))
+    packets = await tb.recv_packets(n_frames + 3)
     replies = [p for p in packets if isinstance(p, RegisterAccess)]
     assert [(r.tag, r.value, r.status) for r in replies] == [
         (tag, 0x4F534246, RegisterStatus.OK) for tag in range(3)]
     assert isinstance(packets[0], ImageFrame) and isinstance(packets[-1], ImageFrame)
     frames = [p for p in packets if isinstance(p, ImageFrame)]
-    sensor_cycles = int(dut.sensor_cycles.value) - cycles0
-    line_cycles = int(dut.line_cycles.value) - line0
+    await tb.sensor.wait()
+    sensor_cycles = tb.sensor.frame_clocks - clocks0
+    line_cycles = tb.sensor.line_clocks - line0
     pixels = sum(f.pixels.size for f in frames if isinstance(f, ImageFrame))
     for f in frames:
         assert isinstance(f, ImageFrame) and f.header.flags == FrameFlags.NO_TRIGGER
@@ -456,18 +413,18 @@ async def sustained_throughput(dut) -> None:
     assert await tb.read(Register.DROP_COUNT) == 0
 
     # bridge too slow: with txe_n busy 7 cycles in 8 it takes 25 Mpixel/s, the sensor sends 74
-    dut.txe_busy_256.value = 224
-    await tb.play(image, frames=n_frames, hblank=2, vblank=4)
-    while int(dut.frames_played.value) < 2 * n_frames:
-        await Timer(20, unit="us")
+    tb.set_ft601_busy(224 / 256)
+    tb.sensor.send(image, frames=n_frames, hblank=2, vblank=4)
+    await tb.sensor.wait()
     received: list[ImageFrame] = []
     while True:
         try:
-            await tb.wait_packets(1, timeout_us=300)
-        except AssertionError:
+            packet = await tb.recv_packet(timeout_us=300)
+        except TimeoutError:
             break
-        received += [f for f in tb.read_packets() if isinstance(f, ImageFrame)]
-    dut.txe_busy_256.value = 0
+        if isinstance(packet, ImageFrame):
+            received.append(packet)
+    tb.set_ft601_busy(0)
     seqs = [f.header.sequence for f in received]
     skipped = len(set(range(n_frames, 2 * n_frames)) - set(seqs))
     flagged = [f for f in received if f.header.flags & (FrameFlags.OVERFLOW | FrameFlags.TRUNCATED)]
@@ -491,7 +448,7 @@ async def pixel_clock_faster_than_bridge(dut) -> None:
     """Pixel clock 125 MHz above the 100 MHz bridge and a 4-word crossing FIFO: the sensor side
     loses pixels; the frame is flagged OVERFLOW with a true prefix, counted, and the next
     (binned, half the rate) frame crosses intact."""
-    tb = CaptureTB(dut, _seed("cdc"))
+    tb = CaptureTB(dut, _seed("cdc"), pix_period_ps=8000)
     tb.check_replies = False
     await tb.reset()
     assert await tb.write(Register.CONTROL, ControlBits.ENABLE) == RegisterStatus.OK
@@ -500,13 +457,13 @@ async def pixel_clock_faster_than_bridge(dut) -> None:
     assert frame.header.flags == FrameFlags.NO_TRIGGER | FrameFlags.OVERFLOW
     flat = frame.pixels.ravel()
     kept = int(np.flatnonzero(flat != image.ravel())[0])
-    assert 0 < kept < SENSOR_WIDTH and not flat[kept:].any()
+    assert 0 < kept < tb.width and not flat[kept:].any()
     assert frame.header.delivered_pixels == kept
     control = ControlBits.ENABLE | ControlBits.BINNING_2X2
     assert await tb.write(Register.CONTROL, control) == RegisterStatus.OK
     frame = await tb.receive(image)
     assert frame.header.flags == FrameFlags.NO_TRIGGER | FrameFlags.BINNED
-    np.testing.assert_array_equal(frame.pixels, roi_bin(image, 0, 0, 64, 48, True))
+    np.testing.assert_array_equal(frame.pixels, roi_bin(image, 0, 0, tb.width, tb.height, True))
     assert [await tb.read(r) for r in (Register.FRAME_COUNT, Register.DROP_COUNT,
                                        Register.OVERFLOW_COUNT)] == [2, 1, 1]
 
@@ -516,8 +473,8 @@ async def large_frame_streams(dut) -> None:
     """A frame larger than version 1's whole-frame store (16 Ki pixels) streams through the
     small elastic FIFO under random backpressure: unflagged, every pixel, equal to the model."""
     tb = CaptureTB(dut, _seed("large"))
-    assert SENSOR_HEIGHT * SENSOR_WIDTH > OLD_STORE_PIXELS > 2 * tb.store_words
-    await tb.reset(txe_busy_256=64)
+    assert tb.height * tb.width > OLD_STORE_PIXELS > 2 * tb.fifo_words
+    await tb.reset(busy_fraction=0.25)
     assert await tb.write(Register.CONTROL, ControlBits.ENABLE) == RegisterStatus.OK
     await tb.trigger()
     image = tb.random_image()
@@ -527,26 +484,23 @@ async def large_frame_streams(dut) -> None:
     assert await tb.read(Register.DROP_COUNT) == 0
     assert await tb.read(Register.OVERFLOW_COUNT) == 0
     dut._log.info("LARGE FRAME %dx%d (%d pixels) unflagged through a %d-word elastic FIFO",
-                  SENSOR_WIDTH, SENSOR_HEIGHT, image.size, tb.store_words)
+                  tb.width, tb.height, image.size, tb.fifo_words)
 
 
 NOT_CDC_STRESS = "^(?!.*(pixel_clock_faster|large_frame))"
-LARGE = {"SENSOR_WIDTH": 256, "SENSOR_HEIGHT": 72, "MAX_IMAGE_PIXELS": 32768}
+LARGE = {"SENSOR_WIDTH": 256, "SENSOR_HEIGHT": 72}
+# RTL defaults (the synthesised 512-word elastic FIFO), then the other points of the sweep
 BUILD_PARAMETERS = [
-    pytest.param("icarus", {"BPP": 12, "STORE_ADDR_BITS": 11}, NOT_CDC_STRESS,
-                 id="icarus-bpp12-fifo2k"),
-    pytest.param("icarus", {"BPP": 10, "STORE_ADDR_BITS": 8}, NOT_CDC_STRESS,
-                 id="icarus-bpp10-fifo256"),
-    pytest.param("icarus", {"BPP": 12, "CDC_ADDR_BITS": 2, "PIX_HALF_PERIOD_PS": 4000},
-                 "pixel_clock_faster", id="icarus-cdc4-pix125mhz"),
-    pytest.param("icarus", {"BPP": 12, "STORE_ADDR_BITS": 9, **LARGE}, "large_frame",
-                 id="icarus-256x72-fifo512"),
-    pytest.param("verilator", {"BPP": 12, "STORE_ADDR_BITS": 11}, NOT_CDC_STRESS,
-                 id="verilator-bpp12-fifo2k"),
-    pytest.param("verilator", {"BPP": 10, "STORE_ADDR_BITS": 8}, NOT_CDC_STRESS,
-                 id="verilator-bpp10-fifo256"),
-    pytest.param("verilator", {"BPP": 12, "STORE_ADDR_BITS": 9, **LARGE}, "large_frame",
-                 id="verilator-256x72-fifo512"),
+    pytest.param("icarus", {}, NOT_CDC_STRESS, id="icarus-bpp12-fifo512"),
+    pytest.param("icarus", {"BPP": 10, "FIFO_ADDR_BITS": 11}, NOT_CDC_STRESS,
+                 id="icarus-bpp10-fifo2k"),
+    pytest.param("icarus", {"CDC_ADDR_BITS": 2}, "pixel_clock_faster",
+                 id="icarus-cdc4-pix125mhz"),
+    pytest.param("icarus", LARGE, "large_frame", id="icarus-256x72-fifo512"),
+    pytest.param("verilator", {}, NOT_CDC_STRESS, id="verilator-bpp12-fifo512"),
+    pytest.param("verilator", {"BPP": 10, "FIFO_ADDR_BITS": 11}, NOT_CDC_STRESS,
+                 id="verilator-bpp10-fifo2k"),
+    pytest.param("verilator", LARGE, "large_frame", id="verilator-256x72-fifo512"),
 ]
 
 
@@ -554,7 +508,5 @@ BUILD_PARAMETERS = [
 def test_capture_top(simulator: str, parameters: dict[str, int], test_filter: str) -> None:
     if not have_simulator(simulator):
         pytest.skip(f"{simulator} not installed")
-    env = {f"TB_{k}": str(v) for k, v in parameters.items()}
-    env["TB_SEED"] = "1"
-    run_cocotb(simulator, "tb_capture_top", [TB_DIR / "tb_capture_top.v", *rtl_sources()],
-               "test_capture_top", parameters, env, test_filter)
+    run_cocotb(simulator, "capture_top", rtl_sources(), "test_capture_top", parameters,
+               {"TB_SEED": "1"}, test_filter)

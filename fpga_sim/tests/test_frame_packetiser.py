@@ -22,6 +22,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, Timer
 from opensbs.protocol.image import FrameFlags, decode_image_frame
 from sim_runner import RTL_DIR, have_simulator, run_cocotb
+from tb.pause import random_pauses
 
 GOLDEN = Path(__file__).resolve().parents[2] / "host/opensbs/protocol/golden_vectors.json"
 KIND_PIXEL, KIND_SOF, KIND_GEOM, KIND_EOF = 0, 1, 2, 3
@@ -46,9 +47,9 @@ class PacketiserTB:
 
     def __init__(self, dut, seed: int) -> None:
         self.dut = dut
-        self.rng = np.random.default_rng(seed)
+        self.stalls = random_pauses(seed, 0.3)
         self.words: list[int] = []
-        dut._log.info("seed %d", seed)
+        dut._log.info("output stall seed %d", seed)
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         cocotb.start_soon(self._output())
 
@@ -56,7 +57,7 @@ class PacketiserTB:
         """Mid-cycle: choose tready, and take the word that the next rising edge moves."""
         while True:
             await FallingEdge(self.dut.clk)
-            ready = bool(self.rng.random() < 0.7)
+            ready = not next(self.stalls)
             self.dut.m_tready.value = int(ready)
             if ready and int(self.dut.m_tvalid.value):
                 self.words.append(int(self.dut.m_tdata.value))
@@ -126,5 +127,5 @@ def test_frame_packetiser(bpp: int) -> None:
         pytest.skip("icarus not installed")
     run_cocotb("icarus", "frame_packetiser",
                [RTL_DIR / "frame_packetiser.v", RTL_DIR / "crc32_step.v"],
-               "test_frame_packetiser", {"BPP": bpp, "STORE_ADDR_BITS": 6},
+               "test_frame_packetiser", {"BPP": bpp, "FIFO_ADDR_BITS": 6},
                {"TB_BPP": str(bpp), "TB_SEED": "3"})

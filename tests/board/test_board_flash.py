@@ -15,6 +15,7 @@ from opensbs.board.schema import load_board
 from opensbs.board.virtual_repl import VirtualReplBoard
 from opensbs.cli import app
 from opensbs.protocol.control import DeviceState, Fault, MsgType
+from opensbs.protocol.tables import declaration_hash
 from opensbs.usb import ControlClient, SerialTransport
 from typer.testing import CliRunner
 
@@ -85,9 +86,10 @@ def test_identity_mismatch_is_an_error() -> None:
     board = load_board("pico")
     major, minor, patch = firmware_version()
     good = {"fw_major": major, "fw_minor": minor, "fw_patch": patch, "board_id": "pico",
-            "board_config_crc": board.crc32}
+            "board_config_crc": board.crc32, "protocol_hash": declaration_hash()}
     check_identity(board, good)
     for change, message in (({"fw_patch": patch + 1}, "expected"),
+                            ({"protocol_hash": declaration_hash() ^ 1}, "protocol"),
                             ({"board_id": "nucleo_f411re"}, "board_id"),
                             ({"board_config_crc": board.crc32 ^ 1}, "CRC")):
         with pytest.raises(FlashError, match=message):

@@ -1,7 +1,9 @@
 """The package installs anywhere: a wheel built from the tree, installed in a clean venv (no
 system site-packages, dependencies from the package index pip already uses), runs
-`opensbs --help` and flashes the virtual REPL board from outside the source tree."""
+`opensbs --help`, a tiny `opensbs run --sim` and flashes the virtual REPL board, from outside
+the source tree."""
 
+import json
 import os
 import subprocess
 import sys
@@ -64,3 +66,14 @@ def test_installed_wheel_flashes_the_virtual_board(installed: Path, tmp_path: Pa
     assert flashed.returncode == 0, flashed.stdout + flashed.stderr
     major, minor, patch = firmware_version()
     assert f"identify: firmware {major}.{minor}.{patch}, board pico" in flashed.stdout
+
+
+@pytest.mark.slow
+def test_installed_wheel_runs_a_tiny_simulated_run(installed: Path, tmp_path: Path) -> None:
+    recipe = REPO / "tests" / "run" / "tiny_recipe.toml"
+    ran = _run([str(installed / "opensbs"), "run", "--sim", "--recipe", str(recipe), "--out",
+                str(tmp_path / "run"), "--seed", "5", "--no-live"], tmp_path, 600)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["clusters"] > 0
+    assert len(list((tmp_path / "run" / "Fastq").glob("*.fastq.gz"))) >= 1

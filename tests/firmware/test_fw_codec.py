@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opensbs.board.firmware import import_firmware
 from opensbs.protocol.control import MsgType, encode_frame
 from opensbs.protocol.golden import GOLDEN_PATH
@@ -119,3 +121,27 @@ def test_board_answers_the_frames_after_a_cut_transfer() -> None:
     board.send(c)
     pongs = [decode_frame(f) for f in board.receive()]
     assert [f.fields["token"] for f in pongs if f.msg_type == MsgType.PONG] == [7, 8]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 40).filter(lambda g: g != 20),
+                          st.booleans()), min_size=1, max_size=8))
+def test_firmware_reader_and_host_splitter_apply_the_same_silence_rule(
+        writes: list[tuple[int, int, bool]]) -> None:
+    """Transfers cut short (or not) with gaps around the 20 ms silence: the firmware's reader
+    and the host's splitter deliver the same frames. A gap of exactly the silence is left out:
+    the firmware counts integer ms, the host float seconds, so equality is rounding noise."""
+    from opensbs.protocol.control import ControlFrame, FrameSplitter
+
+    frames = [encode_frame(MsgType.PING, {"token": i}, seq=i, boot_id=1 + i) for i in range(4)]
+    reader = codec.FrameReader(silence_ms=20)
+    splitter = FrameSplitter(stale_after_s=0.020)
+    now_ms, fw_tokens, host_tokens = 1000, [], []
+    for n, (index, gap_ms, cut) in enumerate(writes):
+        now_ms += gap_ms
+        data = frames[index][:5 + n] if cut else frames[index]
+        fw_tokens += [codec.decode_frame(x)[4]["token"] for x in reader.feed(data, now_ms)
+                      if isinstance(x, bytes)]
+        host_tokens += [x.fields["token"] for x in splitter.feed(data, now_s=now_ms / 1000)
+                        if isinstance(x, ControlFrame)]
+    assert fw_tokens == host_tokens

@@ -55,7 +55,10 @@ def test_live_figures_match_the_final_ones(reference_run: Path):
     assert progress.pf_fraction == pytest.approx(summary["pf_fraction"])
     assert progress.frames_received == CYCLES * len(TILES) * 4
     assert progress.frames_dropped == 0
-    assert progress.error_rate is not None and progress.error_rate < 0.05
+    # 8-cycle reads are too short to align to PhiX (tests/report runs one long enough): the
+    # live view ends on the final figures, and the truth diagnostic stays apart
+    assert progress.error_rate == summary["error_rate"]
+    assert progress.truth_error_rate == summary["sim_truth_error_rate"] < 0.05
     assert 0.4 < progress.q30_fraction <= 1.0
 
 
@@ -66,7 +69,8 @@ def test_run_folder_is_complete_and_consistent(reference_run: Path):
         assert (root / name).is_file(), name
     interop = {p.name for p in (root / "InterOp").iterdir()}
     assert interop == {"TileMetricsOut.bin", "ExtractionMetricsOut.bin", "QMetricsOut.bin",
-                       "CorrectedIntMetricsOut.bin", "ErrorMetricsOut.bin"}
+                       "CorrectedIntMetricsOut.bin", "ImageMetricsOut.bin",
+                       "SummaryRunMetricsOut.bin"}  # no ErrorMetrics: nothing aligned
     assert len(_calls_bytes(root)) == CYCLES * len(TILES) + 1
     assert not list(root.rglob("*.partial"))
     assert not (root / "State" / "images").exists()  # sim runs keep no images
@@ -87,7 +91,8 @@ def test_run_folder_is_complete_and_consistent(reference_run: Path):
                         for t in TILES)
     assert 0.5 * true_clusters < summary["clusters"] <= 1.1 * true_clusters
     assert summary["pf_fraction"] > 0.7
-    assert 0.0 <= summary["error_rate"] < 0.05
+    assert summary["error_rate"] is None and summary["aligned_fraction"] == 0.0
+    assert 0.0 <= summary["sim_truth_error_rate"] < 0.05
     assert summary["q30_fraction"] > 0.5
     # the lag is counted to calls on disk: the caller's look-ahead plus the images queued
     assert summary["max_basecall_lag_cycles"] <= (BasecallConfig().max_lookahead
@@ -97,7 +102,7 @@ def test_run_folder_is_complete_and_consistent(reference_run: Path):
     extraction = decode_metric_file((root / "InterOp" / "ExtractionMetricsOut.bin").read_bytes(),
                                     2, EXTRACTION_DTYPE)
     assert len(extraction) == CYCLES * len(TILES)
-    # spot width of a 1-px-sigma PSF sampled on pixels: a little above 2.35 px
+    # spot width measured on the images, per channel and cycle: a 1-px-sigma PSF is 2.35 px
     assert (extraction["fwhm"] > 2.0).all() and (extraction["fwhm"] < 3.5).all()
 
 
@@ -114,11 +119,9 @@ def test_interop_reader_agrees_with_summary(reference_run: Path):
     assert total.cluster_count_pf() == summary["clusters_pf"]
     assert total.yield_g() * 1e9 == pytest.approx(summary["yield_bases"], rel=1e-6)
     assert total.percent_gt_q30() / 100 == pytest.approx(summary["q30_fraction"], rel=1e-5)
-    assert total.error_rate() / 100 == pytest.approx(summary["error_rate"], rel=1e-5)
     lane = result.at(0).at(0)
     assert lane.percent_aligned().mean() / 100 == pytest.approx(summary["aligned_fraction"],
                                                                 rel=1e-5)
-    assert summary["aligned_fraction"] > 0.8  # most PF reads come from one true cluster
 
 
 def test_run_log_records_commands_telemetry_and_safe_stop(reference_run: Path):

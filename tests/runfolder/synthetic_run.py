@@ -30,6 +30,8 @@ def synthetic_run(root: Path, seed: int = 3):
         truth = rng.integers(0, 4, n)
         errors = np.zeros(n, np.int64)
         for cycle in range(1, recipe.total_cycles + 1):
+            if cycle == recipe.reads[0].cycles + 1:
+                errors[:] = 0  # errors count within each read
             wrong = rng.random(n) < 0.004 * cycle
             bases = np.where(wrong, (truth + 1) % 4, truth).astype(np.uint8)
             quals = np.clip(rng.normal(36 - cycle, 6, n), 2, 41).astype(np.uint8)
@@ -40,8 +42,10 @@ def synthetic_run(root: Path, seed: int = 3):
             metrics.append(cycle_tile_metrics(
                 lane=1, tile=tile, cycle=cycle, bases=bases, qualities=quals, passed=passed,
                 mean_intensity=inten.mean(axis=0), p90_intensity=np.percentile(inten, 90, axis=0),
-                called_intensity=called, fwhm_px=np.full(4, 2.1), snr=3.0, timestamp=cycle,
-                errors_so_far=errors, mismatch=wrong))
+                called_intensity=called, fwhm_px=2.0 + rng.random(4) / 2, snr=3.0 + k + cycle / 10,
+                timestamp=cycle, min_contrast=[90, 95, 100, 105],
+                max_contrast=[3000 + 10 * cycle, 3100, 3200, 3300 + k],
+                errors=wrong, scored=np.ones(n, bool), errors_so_far=errors))
         folder.write_filter(tile, passed)
         folder.write_locs(tile, rng.random((n, 2)) * 1000)
         tiles.append(TileSummary(1, tile, n, int(passed.sum()), 0.25,
@@ -49,10 +53,14 @@ def synthetic_run(root: Path, seed: int = 3):
                                  aligned=[0.97 - k / 100, 0.95]))
     folder.write_interop(tiles, metrics)
     with RunLog(folder.layout.run_log) as log:
-        for t_s, temp_mc in enumerate(range(25000, 60000, 5000)):
-            log.write("telemetry", t_s=float(t_s), temperature_mc=temp_mc, setpoint_mc=60000)
+        for t_s in range(0, 60 * recipe.total_cycles, 10):  # 59.5 C at each thermal step's end
+            log.write("telemetry", t_s=float(t_s), temperature_mc=59500 + 100 * (t_s % 60 != 50),
+                      setpoint_mc=60000)
         for cycle in range(1, recipe.total_cycles + 1):
+            log.write("cycle_start", cycle=cycle, t_s=60.0 * (cycle - 1))
             log.write("step_done", cycle=cycle, step="fluidics", duration_s=30.0)
+            log.write("step_done", cycle=cycle, step="thermal", duration_s=20.0,
+                      setpoint_mc=60000)
             log.write("cycle_imaged", cycle=cycle, wall_elapsed_s=0.5 * cycle)
             log.write("cycle_basecalled", cycle=cycle, wall_elapsed_s=0.5 * cycle + 0.7)
         log.write("fault", t_s=3.0, message="OVER_TEMPERATURE zone 0 at 101000 mC")

@@ -63,5 +63,10 @@ def open_image_set(directory: Path | str) -> ImageSet:
             raise ImageSetError(f"{folder}: cycles must run 1..N without gaps, got {numbers}")
         files[int(tile_match.group(1))] = [cycles[n] for n in numbers]
     if not files:
-        raise ImageSetError(f"no tile_TTTT/cycle_CCC.tif images under {base}")
+        hint = ("; this run folder was recorded without --keep-images: its calls and metrics are "
+                f"already in it (rebuild the report with `opensbs report {root}`), or record the "
+                "run again with `opensbs run --keep-images` to re-analyse its images"
+                if (root / "RunInfo.xml").is_file() else
+                "; write some with `opensbs simulate --out DIR` or `opensbs run --keep-images`")
+        raise ImageSetError(f"no tile_TTTT/cycle_CCC.tif images under {base}{hint}")
     return ImageSet(root, files)

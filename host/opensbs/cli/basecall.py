@@ -1,7 +1,7 @@
 """`opensbs basecall`, `opensbs basecall-intensities`, `opensbs basecall-recalibrate`."""
 
 import json
-from collections.abc import Callable
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -10,16 +10,18 @@ import typer
 
 from ..basecall import (
     BasecallError,
-    TileBasecaller,
     call_intensities,
     chemistry_named,
 )
 from ..basecall.cif import CifData, read_cif
 from ..basecall.fastq import ReadNaming, write_fastq
 from ..basecall.image_set import open_image_set
-from ..basecall.pipeline import IntensityCalls, collect
 from ..basecall.quality import QualityTable, shipped_table_path
+from ..jobs import JobError, run_tile_jobs
+from ..jobs.tiles import basecall_jobs, calls_summary
+from ..runfolder.atomic import atomic_write_text
 from ._app import app
+from ._engine_options import SchedulerOption, WorkersOption, engine_options
 
 
 def _table(path: Path | None) -> QualityTable | None:
@@ -37,30 +39,31 @@ def basecall(
         help="Quality table JSON (default: the chemistry's shipped table).")] = None,
     include_filtered: Annotated[bool, typer.Option(help="Write reads failing the filter.")] =
         False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
-    """Call stored cycle images offline: one FASTQ.gz per tile plus summary.json."""
+    """Call stored cycle images offline: one FASTQ.gz per tile plus summary.json.
+
+    Tiles run in parallel (one worker process per core, or a Dask cluster); a re-run skips
+    the tiles whose FASTQ is already complete."""
     try:
-        images = open_image_set(directory)
-        table = _table(quality_table)
-        chem = chemistry_named(chemistry) if chemistry else None
+        images = open_image_set(directory.resolve())  # absolute: workers may run elsewhere
+        out = out.resolve()
+        table = None if quality_table is None else quality_table.resolve()
+        if table is not None:
+            QualityTable.load(table)  # a bad table fails here, before any tile runs
+        chem = chemistry_named(chemistry).name if chemistry else None
         out.mkdir(parents=True, exist_ok=True)
+        jobs = basecall_jobs(images, out, chem, table, include_filtered)
+        report = run_tile_jobs(jobs, engine_options(workers, scheduler), "basecall")
         summary = {}
-        for tile in images.tiles:
-            caller = TileBasecaller(chem, quality_table=table)
-            results = []
-            for cycle in range(1, images.cycles(tile) + 1):
-                results += caller.add_cycle(images.read(tile, cycle))
-            results += caller.finish()
-            calls = collect(results, caller.passing_filter, caller.rates, caller.colour_model)
-            assert caller.positions is not None
-            reads = write_fastq(out / f"s_1_{tile}.fastq.gz", calls.bases, calls.qualities,
-                                caller.positions, calls.passing_filter, tile,
-                                include_filtered=include_filtered)
-            summary[str(tile)] = _summary(calls, reads)
-            typer.echo(f"tile {tile}: {len(calls.bases)} clusters, {reads} reads written, "
-                       f"%PF {100 * calls.passing_filter.mean():.1f}")
-        (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    except BasecallError as exc:
+        for tile, job in zip(images.tiles, jobs, strict=True):
+            summary[str(tile)] = tile_summary = report.results[job.name]
+            typer.echo(f"tile {tile}: {tile_summary['clusters']} clusters, "
+                       f"{tile_summary['reads_written']} reads written, "
+                       f"%PF {100 * tile_summary['pf_fraction']:.1f}")
+        atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
+    except (BasecallError, JobError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
@@ -89,7 +92,7 @@ def basecall_intensities(
         xy = positions if positions is not None else np.zeros((intensities.shape[0], 2))
         reads = write_fastq(out, calls.bases, calls.qualities, xy, calls.passing_filter, tile,
                             ReadNaming(), include_filtered)
-        typer.echo(json.dumps(_summary(calls, reads)))
+        typer.echo(json.dumps(calls_summary(calls, reads)))
     except BasecallError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -105,8 +108,14 @@ def basecall_recalibrate(
     ] = None,
     tile_size: Annotated[int, typer.Option(help="Simulated tile width/height, px.")] = 512,
     seeds: Annotated[list[int] | None, typer.Option("--seed", help="Simulation seeds.")] = None,
+    work_dir: Annotated[Path | None, typer.Option(
+        "--work-dir", help="Keep each tile's calibration rows here, so a re-run resumes "
+                           "(default: a temporary folder).")] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
-    """Re-calibrate one quality table per chemistry against simulated tiles with known truth."""
+    """Re-calibrate one quality table per chemistry against simulated tiles with known truth
+    (tiles run in parallel: one worker process per core, or a Dask cluster)."""
     from ..basecall.recalibrate import (
         CALIBRATION_SEEDS,
         calibrate_from_simulation,
@@ -115,24 +124,21 @@ def basecall_recalibrate(
 
     try:
         names = [chemistry_named(c).name for c in chemistry or ["four-colour", "two-colour"]]
-        for name in names:
-            configs = default_calibration_configs(tile_size, seeds or CALIBRATION_SEEDS, name)
-            table = calibrate_from_simulation(configs, progress=_progress_of(name))
-            path = shipped_table_path(name)
-            if out_dir is not None:
-                out_dir.mkdir(parents=True, exist_ok=True)
-                path = out_dir / path.name
-            table.save(path)
-            typer.echo(f"wrote {path}")
-    except BasecallError as exc:
+        with tempfile.TemporaryDirectory(prefix="opensbs-recalibrate-") as scratch:
+            rows_root = (work_dir or Path(scratch)).resolve()
+            for name in names:
+                configs = default_calibration_configs(tile_size, seeds or CALIBRATION_SEEDS, name)
+                table = calibrate_from_simulation(configs, rows_root / name,
+                                                  engine_options(workers, scheduler))
+                path = shipped_table_path(name)
+                if out_dir is not None:
+                    out_dir.mkdir(parents=True, exist_ok=True)
+                    path = out_dir / path.name
+                table.save(path)
+                typer.echo(f"wrote {path}")
+    except (BasecallError, JobError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-
-
-def _progress_of(chemistry: str) -> Callable[[int, int], None]:
-    def progress(done: int, total: int) -> None:
-        typer.echo(f"{chemistry}: tile {done}/{total} called", err=True)
-    return progress
 
 
 def _read_cif_file(path: Path) -> CifData:
@@ -162,11 +168,3 @@ def _load_intensities(inputs: list[Path]) -> tuple[np.ndarray, np.ndarray | None
                                 f"got {block.first_cycle}")
         expected += block.intensities.shape[1]
     return np.concatenate([b.intensities for b in blocks], axis=1), None
-
-
-def _summary(calls: IntensityCalls, reads: int) -> dict[str, object]:
-    return {"clusters": int(calls.bases.shape[0]), "reads_written": reads,
-            "pf_fraction": float(calls.passing_filter.mean()),
-            "phasing": calls.rates.phasing, "prephasing": calls.rates.prephasing,
-            "q30_fraction_pf": float((calls.qualities[calls.passing_filter] >= 30).mean())
-            if calls.passing_filter.any() else 0.0}

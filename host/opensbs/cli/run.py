@@ -20,7 +20,7 @@ from ..run import (
     RunStopped,
     start_run,
 )
-from ..run.live_view import render
+from ..run.live_view import plain_line, render
 from ..run.stop import exit_code
 from ..runfolder import RunFolderError
 from ..sim.presets import preset_names
@@ -28,19 +28,36 @@ from ..usb.errors import TransportError
 from ._app import app
 
 
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.2f} %"
+def _pct(v: float | None, digits: int = 2) -> str:
+    return "n/a" if v is None else f"{100 * v:.{digits}f} %"
 
 
-def _headline(console: Console, root: Path, summary: dict[str, Any]) -> None:
-    console.print(f"run folder: {root}")
-    console.print(f"report:     {root / 'report.html'}")
-    console.print(f"clusters {summary['clusters']:,}   %PF {_pct(summary['pf_fraction'])}   "
-                  f"%>=Q30 {_pct(summary['q30_fraction'])}   "
-                  f"error rate {_pct(summary.get('error_rate'))}"
-                  + ("   (against the simulation truth)" if summary.get("sim") else ""))
-    console.print(f"base caller lag: at most {summary.get('max_basecall_lag_cycles')} cycles "
-                  "behind the chemistry")
+def headline(root: Path, summary: dict[str, Any]) -> list[str]:
+    """The lines printed at the end of a run: where its files are and its headline numbers."""
+    lines = [f"run folder: {root}", f"report:     {root / 'report.html'}",
+             f"clusters {summary['clusters']:,}   %PF {_pct(summary['pf_fraction'])}   "
+             f"%>=Q30 {_pct(summary['q30_fraction'])}   "
+             f"error rate (PhiX) {_pct(summary.get('error_rate'), 3)}"]
+    if summary.get("sim_truth_error_rate") is not None:
+        lines.append("error vs simulation truth (diagnostic): "
+                     f"{_pct(summary['sim_truth_error_rate'], 3)}")
+    lines.append(f"base caller lag: at most {summary.get('max_basecall_lag_cycles')} cycles "
+                 "behind the chemistry")
+    return lines
+
+
+def _print_cycle_lines(console: Console, holder: dict[str, RunProgress],
+                       stop: threading.Event) -> None:
+    """Off a terminal: one plain line as each cycle starts, and one at the end."""
+    shown = 0
+    while not stop.wait(0.25):
+        progress = holder.get("progress")
+        if progress is not None and progress.cycle != shown:
+            shown = progress.cycle
+            console.print(plain_line(progress), soft_wrap=True, highlight=False, markup=False)
+    if "progress" in holder:
+        console.print(plain_line(holder["progress"]), soft_wrap=True, highlight=False,
+                      markup=False)
 
 
 @app.command()
@@ -63,7 +80,8 @@ def run(
         help="--sim: inject link faults, e.g. 'control.in.drop=0.02,camera.in.corrupt=0.01,"
              "seed=3' (LINK control|camera|both, DIR in|out, KIND drop|corrupt|duplicate|"
              "delay|truncate|disconnect).")] = None,
-    live: Annotated[bool, typer.Option(help="Show the live view.")] = True,
+    live: Annotated[bool, typer.Option(
+        help="Show the live view (off a terminal: one plain line per cycle).")] = True,
     preset: Annotated[str | None, typer.Option(
         help="--sim: simulator preset (gentle, miseq-v3, novaseq-x, prototype; default: the "
              "recipe's [sim] preset).")] = None,
@@ -96,6 +114,15 @@ def run(
                     stop_view.set()
                     if "progress" in holder:
                         live_view.update(render(holder["progress"]))
+        elif live:
+            printer = threading.Thread(target=_print_cycle_lines,
+                                       args=(console, holder, stop_view), daemon=True)
+            printer.start()
+            try:
+                outcome = start_run(request, lambda p: holder.__setitem__("progress", p))
+            finally:
+                stop_view.set()
+                printer.join()
         else:
             outcome = start_run(request)
     except NoHardwareError as exc:
@@ -114,4 +141,5 @@ def run(
                       "[red]the board did not acknowledge the safe stop; its heartbeat "
                       "timeout switches its outputs off[/red]")
         raise typer.Exit(exit_code(exc.reason)) from None
-    _headline(console, outcome.folder.root, outcome.summary)
+    for line in headline(outcome.folder.root, outcome.summary):
+        console.print(line, soft_wrap=True, highlight=False, markup=False)

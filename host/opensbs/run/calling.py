@@ -23,6 +23,7 @@ import numpy as np
 
 from ..basecall.pipeline import CycleCalls, TileBasecaller
 from ..runfolder import Journal, RunFolder, atomic_write_bytes
+from .image_figures import record_image_figures
 from .progress import RunProgress
 from .running_figures import RunningFigures
 from .stop import StopRequest
@@ -139,10 +140,12 @@ class BasecallWorker:
         positions = self.callers[tile].positions
         if positions is not None:
             self.figures.add(tile, positions, calls)
-            clusters, pf, q30, error = self.figures.snapshot()
+            now = self.figures.snapshot()
             with self.progress.lock:
                 p = self.progress
-                p.clusters, p.pf_fraction, p.q30_fraction, p.error_rate = clusters, pf, q30, error
+                p.clusters, p.pf_fraction, p.q30_fraction = (now.clusters, now.pf_fraction,
+                                                             now.q30_fraction)
+                p.error_rate, p.truth_error_rate = now.error_rate, now.truth_error_rate
 
     def _cycle_done(self, cycle: int) -> None:
         """Every tile's calls of `cycle` are on disk: journal it, show it."""
@@ -161,6 +164,7 @@ class BasecallWorker:
                 if item is None:
                     return
                 cycle, tile, images = item
+                record_image_figures(self.folder, tile, cycle, images)
                 for calls in self.callers[tile].add_cycle(images):
                     self._write(tile, calls)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread

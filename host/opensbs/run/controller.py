@@ -240,7 +240,8 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
 
     worker = BasecallWorker(setup.folder, setup.callers, setup.journal, progress, on_event,
                             resume_from=setup.resume_from,
-                            figures=RunningFigures(setup.live_truth), stop=setup.stop)
+                            figures=RunningFigures([(r.cycles, r.index) for r in recipe.reads],
+                                                   setup.live_truth), stop=setup.stop)
     worker.start()
     cycle = 0
     try:
@@ -298,6 +299,9 @@ def _finalize(setup: RunSetup, on_event: Callable[..., None]) -> dict[str, Any]:
         extra["link_faults"] = setup.link_faults()
     truths = None if setup.truths is None else setup.truths()
     summary = finalize_run(setup.folder, results, truths, extra)
+    with progress.lock:  # the live view ends on the final figures (its PF already is)
+        progress.q30_fraction, progress.error_rate = summary["q30_fraction"], summary["error_rate"]
+        progress.truth_error_rate = summary.get("sim_truth_error_rate")
     setup.journal.append("finished")
     shutil.rmtree(setup.folder.layout.state / "images", ignore_errors=True)  # resume needs none
     on_event("finished", wall_elapsed_s=round(progress.elapsed_s(), 3))

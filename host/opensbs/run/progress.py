@@ -27,7 +27,8 @@ class RunProgress:
     clusters: int = 0
     pf_fraction: float | None = None
     q30_fraction: float | None = None
-    error_rate: float | None = None
+    error_rate: float | None = None  # reads aligned to the control genome (PhiX)
+    truth_error_rate: float | None = None  # --sim only: error vs simulation truth
     faults: list[str] = field(default_factory=list)
     started_wall_s: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -1,7 +1,8 @@
 """InterOp binary metric files (formats.md): byte 0 = version, byte 1 = record size, records.
 
 Records are numpy structured arrays with little-endian fields, so the bytes are exactly the
-layout Illumina's InterOp library reads.
+layout Illumina's InterOp library reads. ImageMetricsOut.bin (v2) adds the channel count to
+the header; SummaryRunMetricsOut.bin (v1) has a 4-byte record size and one record.
 """
 
 from __future__ import annotations
@@ -25,12 +26,24 @@ ERROR_DTYPE = np.dtype([
     ("lane", "<u2"), ("tile", "<u2"), ("cycle", "<u2"), ("error_pct", "<f4"),
     ("reads_with_errors", "<u4", 5)])
 Q_DTYPE = np.dtype([("lane", "<u2"), ("tile", "<u2"), ("cycle", "<u2"), ("hist", "<u4", Q_BINS)])
+SUMMARY_RUN_DTYPE = np.dtype([
+    ("reserved", "<i2"), ("occupancy_proxy_clusters", "<f8"), ("raw_clusters", "<f8"),
+    ("occupied_clusters", "<f8"), ("pf_clusters", "<f8")])
+
+
+def image_dtype(channels: int) -> np.dtype:
+    """ImageMetrics v2 record: lane, tile, cycle, then per channel min and max contrast."""
+    return np.dtype([("lane", "<u2"), ("tile", "<u2"), ("cycle", "<u2"),
+                     ("min_contrast", "<u2", channels), ("max_contrast", "<u2", channels)])
+
 
 TILE_FILE = ("TileMetricsOut.bin", 2, TILE_DTYPE)
 EXTRACTION_FILE = ("ExtractionMetricsOut.bin", 2, EXTRACTION_DTYPE)
 CORRECTED_FILE = ("CorrectedIntMetricsOut.bin", 2, CORRECTED_DTYPE)
 ERROR_FILE = ("ErrorMetricsOut.bin", 3, ERROR_DTYPE)
 Q_FILE = ("QMetricsOut.bin", 4, Q_DTYPE)
+IMAGE_FILE_NAME, IMAGE_VERSION = "ImageMetricsOut.bin", 2
+SUMMARY_RUN_FILE_NAME, SUMMARY_RUN_VERSION = "SummaryRunMetricsOut.bin", 1
 
 CODE_DENSITY = 100
 CODE_DENSITY_PF = 101
@@ -50,7 +63,7 @@ class TileSummary:
     area_mm2: float
     phasing: Sequence[float] = ()
     prephasing: Sequence[float] = ()
-    aligned: Sequence[float] = ()
+    aligned: Sequence[float | None] = ()  # None: not aligned (index read)
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,8 @@ class CycleTileMetrics:
     snr: float
     q_histogram: Sequence[int]
     timestamp: int = 0
+    min_contrast: Sequence[int] = ()  # per channel; empty: images not measured
+    max_contrast: Sequence[int] = ()
     error_pct: float | None = None
     reads_with_errors: Sequence[int] = field(default_factory=lambda: (0, 0, 0, 0, 0))
 
@@ -108,7 +123,7 @@ def tile_records(tiles: Sequence[TileSummary]) -> np.ndarray:
         for read, (ph, pre) in enumerate(zip(t.phasing, t.prephasing, strict=True)):
             rows += [(t.lane, t.tile, 200 + 2 * read, ph), (t.lane, t.tile, 201 + 2 * read, pre)]
         rows += [(t.lane, t.tile, 300 + read, 100.0 * fraction)
-                 for read, fraction in enumerate(t.aligned)]
+                 for read, fraction in enumerate(t.aligned) if fraction is not None]
     return np.array(rows, dtype=TILE_DTYPE)
 
 
@@ -137,16 +152,53 @@ def error_records(metrics: Sequence[CycleTileMetrics]) -> np.ndarray:
     return np.array(rows, dtype=ERROR_DTYPE)
 
 
+def image_file(metrics: Sequence[CycleTileMetrics]) -> bytes | None:
+    """ImageMetricsOut.bin v2 (None when no cycle's images were measured)."""
+    measured = [m for m in metrics if m.min_contrast]
+    if not measured:
+        return None
+    channels = len(measured[0].min_contrast)
+    rows = [(m.lane, m.tile, m.cycle, [_u16(v) for v in m.min_contrast],
+             [_u16(v) for v in m.max_contrast]) for m in measured]
+    records = np.array(rows, dtype=image_dtype(channels))
+    return bytes([IMAGE_VERSION, records.dtype.itemsize, channels]) + records.tobytes()
+
+
+def decode_image_file(data: bytes) -> np.ndarray:
+    """Records of an ImageMetricsOut.bin written by `image_file`."""
+    if len(data) < 3 or data[0] != IMAGE_VERSION:
+        raise ValueError(f"expected ImageMetrics version {IMAGE_VERSION}, found {tuple(data[:1])}")
+    dtype = image_dtype(data[2])
+    if data[1] != dtype.itemsize or (len(data) - 3) % dtype.itemsize:
+        raise ValueError(f"ImageMetrics record size {data[1]} does not fit {data[2]} channels")
+    return np.frombuffer(data, dtype, offset=3)
+
+
+def summary_run_file(tiles: Sequence[TileSummary]) -> bytes:
+    """SummaryRunMetricsOut.bin v1: raw and PF cluster counts of the run (no wells: the occupied
+    and occupancy-proxy counts equal the raw count)."""
+    raw = float(sum(t.clusters for t in tiles))
+    record = np.array([(0, raw, raw, raw, float(sum(t.clusters_pf for t in tiles)))],
+                      dtype=SUMMARY_RUN_DTYPE)
+    return (bytes([SUMMARY_RUN_VERSION]) + SUMMARY_RUN_DTYPE.itemsize.to_bytes(4, "little")
+            + record.tobytes())
+
+
 def interop_files(tiles: Sequence[TileSummary],
                   metrics: Sequence[CycleTileMetrics]) -> dict[str, bytes]:
-    """File name -> bytes for every InterOp file (ErrorMetrics only when errors are known)."""
+    """File name -> bytes for every InterOp file (ErrorMetrics only when errors are known,
+    ImageMetrics only when images were measured)."""
     ordered = sorted(metrics, key=lambda m: (m.lane, m.tile, m.cycle))
     files = {
         TILE_FILE[0]: encode_metric_file(TILE_FILE[1], tile_records(tiles)),
         EXTRACTION_FILE[0]: encode_metric_file(EXTRACTION_FILE[1], extraction_records(ordered)),
         CORRECTED_FILE[0]: encode_metric_file(CORRECTED_FILE[1], corrected_records(ordered)),
         Q_FILE[0]: encode_metric_file(Q_FILE[1], q_records(ordered)),
+        SUMMARY_RUN_FILE_NAME: summary_run_file(tiles),
     }
+    images = image_file(ordered)
+    if images is not None:
+        files[IMAGE_FILE_NAME] = images
     errors = error_records(ordered)
     if errors.size:
         files[ERROR_FILE[0]] = encode_metric_file(ERROR_FILE[1], errors)

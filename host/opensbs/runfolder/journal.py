@@ -15,6 +15,7 @@ off before the next append; any other damage is a RunFolderError naming file and
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ class Journal:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._lock = threading.Lock()  # the run's thread and the caller's worker append
 
     def create(self, **start: Any) -> None:
         """Write the journal with its start record, atomically: a run folder either has a
@@ -71,7 +73,7 @@ class Journal:
 
     def append(self, event: str, **fields: Any) -> None:
         """Append one record and force it to disk (a failed append leaves no trace)."""
-        with AppendOnlyFile(self.path, durable=True) as f:
+        with self._lock, AppendOnlyFile(self.path, durable=True) as f:
             f.append({"event": event, **fields})
 
     def read(self) -> JournalState:

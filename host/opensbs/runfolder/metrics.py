@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .basecall_files import BASE_N
@@ -18,26 +20,31 @@ def cycle_tile_metrics(
     *, lane: int, tile: int, cycle: int, bases: np.ndarray, qualities: np.ndarray,
     passed: np.ndarray, mean_intensity: np.ndarray, p90_intensity: np.ndarray,
     called_intensity: np.ndarray, fwhm_px: np.ndarray, snr: float, timestamp: int,
-    errors_so_far: np.ndarray | None = None, mismatch: np.ndarray | None = None,
-    aligned: np.ndarray | None = None,
+    min_contrast: Sequence[float] = (), max_contrast: Sequence[float] = (),
+    errors: np.ndarray | None = None, scored: np.ndarray | None = None,
+    errors_so_far: np.ndarray | None = None,
 ) -> CycleTileMetrics:
     """Metrics of one tile at one cycle.
 
-    Calls, the Q histogram and errors count PF clusters (from `bases`, `qualities`, `passed`);
-    the intensities are the caller's per-channel figures of the cycle (`mean_intensity` and
+    Calls and the Q histogram count PF clusters (from `bases`, `qualities`, `passed`); the
+    intensities are the caller's per-channel figures of the cycle (`mean_intensity` and
     `p90_intensity` background-corrected, `called_intensity` per base A, C, G, T after
-    crosstalk and phasing correction). `mismatch` (calls differing from the truth, N included)
-    and `errors_so_far` (mismatches per cluster up to this cycle) are given when the truth is
-    known; error metrics count the PF clusters `aligned` to it (all PF when not given).
+    crosstalk and phasing correction); `fwhm_px`, `snr` and the contrast range are measured on
+    the cycle's images. With reads aligned to the control genome, `errors` (calls that disagree
+    with it at this cycle), `scored` (calls compared: aligned reads, no-calls excluded) and
+    `errors_so_far` (each cluster's errors in its read up to this cycle) give the error
+    metrics, over the PF clusters scored (none when no call was scored: index reads, no
+    control in the library).
     """
     passed = np.asarray(passed, dtype=bool)
     calls = np.bincount(np.asarray(bases)[passed], minlength=BASE_N + 1)
     error_pct = None
     reads_with_errors = [0] * 5
-    if mismatch is not None and errors_so_far is not None:
-        counted = passed if aligned is None else passed & np.asarray(aligned, dtype=bool)
-        pf_mismatch = np.asarray(mismatch, dtype=bool)[counted]
-        error_pct = 100.0 * float(pf_mismatch.mean()) if pf_mismatch.size else 0.0
+    if errors is not None and scored is not None and errors_so_far is not None:
+        counted = passed & np.asarray(scored, dtype=bool)
+        compared = int(counted.sum())
+        if compared:
+            error_pct = 100.0 * float(np.asarray(errors, dtype=bool)[counted].sum()) / compared
         reads_with_errors = np.bincount(
             np.minimum(np.asarray(errors_so_far)[counted], 5), minlength=6)[:5].tolist()
     mean = np.maximum(np.asarray(mean_intensity, dtype=np.float64), 0)
@@ -49,4 +56,6 @@ def cycle_tile_metrics(
         called_intensity=[int(round(max(float(v), 0.0))) for v in called_intensity],
         calls_nacgt=[int(calls[BASE_N]), *(int(c) for c in calls[:4])], snr=float(snr),
         q_histogram=q_histogram(qualities, passed), timestamp=timestamp,
+        min_contrast=[int(round(v)) for v in min_contrast],
+        max_contrast=[int(round(v)) for v in max_contrast],
         error_pct=error_pct, reads_with_errors=reads_with_errors)

@@ -57,8 +57,8 @@ def _block(tiles: Sequence[TileSummary], metrics: Sequence[CycleTileMetrics],
                   if read_index is None or i == read_index]
     out["phasing"] = mean(phasing) if phasing else None
     out["prephasing"] = mean(prephasing) if prephasing else None
-    aligned = [t.aligned[i] for t in tiles for i in range(len(t.aligned))
-               if read_index is None or i == read_index]
+    aligned = [a for t in tiles for i, a in enumerate(t.aligned)
+               if a is not None and (read_index is None or i == read_index)]
     out["aligned_fraction"] = mean(aligned) if aligned else None
     return out
 

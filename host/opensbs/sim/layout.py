@@ -49,27 +49,53 @@ def write_simulated_run(out_dir: Path | str, config: SimConfig, tiles: Sequence[
 
     ``on_cycle(tile, cycle)`` is called after each cycle is written (progress reporting).
     """
-    out = Path(out_dir)
+    check_run_request(config, tiles, cycles)
+    for tile in tiles:
+        write_simulated_tile(out_dir, config, tile, cycles, on_cycle)
+    return write_simulation_index(out_dir, config, tiles, cycles)
+
+
+def check_run_request(config: SimConfig, tiles: Sequence[int], cycles: int) -> None:
+    """Raise `SimLayoutError` unless ``tiles`` and ``cycles`` make a valid simulated run."""
     if cycles < 1 or cycles > config.read_length:
         raise SimLayoutError(f"cycles must be 1..{config.read_length} (the read length), "
                              f"got {cycles}")
     if not tiles or len(set(tiles)) != len(tiles):
         raise SimLayoutError(f"tiles must be a non-empty list of distinct numbers, got {tiles}")
-    for tile in tiles:
-        simulator = TileSimulator(config, tile)
-        for cycle in range(1, cycles + 1):
-            write_cycle_tiff(image_path(out, tile, cycle), simulator.next_cycle(),
-                             config.channel_names)
-            if on_cycle is not None:
-                on_cycle(tile, cycle)
-        simulator.truth().save(out / "truth")
+
+
+def tile_files(out_dir: Path | str, tile: int, cycles: int) -> list[Path]:
+    """The files `write_simulated_tile` writes: the cycle images, then the truth."""
+    out = Path(out_dir)
+    truth = out / "truth" / f"tile_{tile:04d}"
+    return [image_path(out, tile, cycle) for cycle in range(1, cycles + 1)] + [
+        truth.with_suffix(".npz"), truth.with_suffix(".json")]
+
+
+def write_simulated_tile(out_dir: Path | str, config: SimConfig, tile: int, cycles: int,
+                         on_cycle: Callable[[int, int], None] | None = None) -> None:
+    """Simulate one tile: its cycle images and truth (depends only on ``config`` and
+    ``tile``, so tiles can be written in any order or in parallel)."""
+    out = Path(out_dir)
+    simulator = TileSimulator(config, tile)
+    for cycle in range(1, cycles + 1):
+        write_cycle_tiff(image_path(out, tile, cycle), simulator.next_cycle(),
+                         config.channel_names)
+        if on_cycle is not None:
+            on_cycle(tile, cycle)
+    simulator.truth().save(out / "truth")
+
+
+def write_simulation_index(out_dir: Path | str, config: SimConfig, tiles: Sequence[int],
+                           cycles: int) -> Path:
+    """Write ``simulation.json`` for the run's tiles (after they are written)."""
     index = {
         "format": FORMAT_NAME, "version": FORMAT_VERSION, "config": config.to_json_dict(),
         "tiles": list(tiles), "cycles": cycles, "channel_names": list(config.channel_names),
         "image_shape": [config.n_channels, config.tile_height_px, config.tile_width_px],
         "dtype": "uint16",
     }
-    index_path = out / INDEX_NAME
+    index_path = Path(out_dir) / INDEX_NAME
     index_path.write_text(json.dumps(index, indent=1))
     return index_path
 

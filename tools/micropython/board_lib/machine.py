@@ -54,6 +54,9 @@ class WDT:
         pass
 
 
+mem32 = {}  # register writes (the firmware stops the RP2040 watchdog through CTRL)
+
+
 def reset_cause():
     return _cause[0]
 
