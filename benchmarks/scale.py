@@ -35,11 +35,12 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from opensbs.basecall.fastq import ReadNaming  # noqa: E402
 from opensbs.basecall.image_set import open_image_set  # noqa: E402
 from opensbs.jobs import EngineOptions, JobReport, TileJob, run_tile_jobs  # noqa: E402
 from opensbs.jobs.completion import MARKER_FOLDER  # noqa: E402
 from opensbs.jobs.engine import default_workers  # noqa: E402
-from opensbs.jobs.tiles import basecall_jobs, simulation_jobs  # noqa: E402
+from opensbs.jobs.tiles import ReadSpan, basecall_jobs, simulation_jobs  # noqa: E402
 from opensbs.sim import SimConfig  # noqa: E402
 
 TILES_PER_CYCLE = 1000
@@ -110,7 +111,8 @@ def main() -> None:
         images = open_image_set((base / "sim_1").resolve() / "images")
         for workers in (1, args.workers):
             reports["basecall"][workers] = run("basecall", basecall_jobs(
-                images, (base / f"calls_{workers}").resolve(), None, None, False), workers)
+                images, (base / f"calls_{workers}").resolve(), None, None, False, ReadNaming(),
+                [ReadSpan("R1", 1, 1)]), workers)
         for kind, prefix in (("simulate", "sim"), ("basecall", "calls")):
             identical[kind] = (folder_digests(base / f"{prefix}_1")
                                == folder_digests(base / f"{prefix}_{args.workers}"))

@@ -74,7 +74,8 @@ def test_offline_commands(tmp_path, called) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["basecall", str(run_dir), "--out", str(tmp_path / "calls")])
     assert result.exit_code == 0, result.output
-    text = gzip.decompress((tmp_path / "calls" / "s_1_1101.fastq.gz").read_bytes()).decode()
+    fastq = tmp_path / "calls" / "Undetermined_S0_L001_R1_001.fastq.gz"
+    text = gzip.decompress(fastq.read_bytes()).decode()
     lines = text.splitlines()
     assert lines[0].startswith("@OPENSBS:1:FLOWCELL:1:1101:") and lines[0].endswith(" 1:N:0:")
     assert len(lines[1]) == 30 and len(lines[3]) == 30 and lines[2] == "+"

@@ -23,8 +23,8 @@ def test_local_cluster_writes_the_same_files_as_one_process(flow_cell, in_proces
 
     log = invoke("basecall", str(flow_cell), "--out", str(tmp_path / "calls"), "--workers", "2")
     assert folder_bytes(tmp_path / "calls") == in_process_calls
-    assert set(in_process_calls) == {"summary.json"} | {
-        f"s_1_{1101 + i}.fastq.gz" for i in range(TILES)}
+    assert set(in_process_calls) == {"summary.json", "Undetermined_S0_L001_R1_001.fastq.gz"} | {
+        f"tiles/R1_{1101 + i}.fastq.gz" for i in range(TILES)}
     # off a terminal: one plain progress line per tile, with the count, rate and ETA
     lines = [line for line in log.splitlines() if line.startswith("basecall: tile_")]
     assert len(lines) == TILES
@@ -39,7 +39,7 @@ def test_rerun_skips_complete_tiles_and_redoes_damaged_or_changed_ones(
     assert "3 of 3 tiles already complete, skipped" in invoke(
         "basecall", str(flow_cell), "--out", str(out), "--workers", "1")
 
-    fastq = out / "s_1_1102.fastq.gz"
+    fastq = out / "tiles" / "R1_1102.fastq.gz"
     fastq.write_bytes(fastq.read_bytes()[:-10])  # a tile's output cut short
     (out / MARKER_FOLDER / "tile_1103.json").unlink()  # a tile killed before its marker
     log = invoke("basecall", str(flow_cell), "--out", str(out), "--workers", "1")
@@ -51,7 +51,7 @@ def test_rerun_skips_complete_tiles_and_redoes_damaged_or_changed_ones(
     log = invoke("basecall", str(flow_cell), "--out", str(out), "--workers", "1",
                  "--include-filtered")
     assert "skipped" not in log and log.count("done (") == TILES
-    assert folder_bytes(out)["s_1_1101.fastq.gz"] != in_process_calls["s_1_1101.fastq.gz"]
+    assert folder_bytes(out)["tiles/R1_1101.fastq.gz"] != in_process_calls["tiles/R1_1101.fastq.gz"]
 
 
 def test_unreachable_or_empty_cluster_is_a_one_line_error(flow_cell, tmp_path, monkeypatch) -> None:

@@ -1,9 +1,10 @@
 """FASTQ.gz output with Illumina (CASAVA 1.8) read names (formats.md).
 
 ``@<instrument>:<run number>:<flowcell id>:<lane>:<tile>:<x>:<y> <read>:<is filtered>:
-<control number>:<index sequence>``; x, y are ``round(10 * position + 1000)`` of the cluster's
-pixel position; ``is filtered`` is ``Y`` for a read that failed the filter. Quality is
-Phred+33; a no-call is ``N`` with quality 2 (``#``).
+<control number>:<index sequence>``; x, y are the cluster's pixel position as Picard and
+bcl2fastq compute them from the locs file's float32 values (`read_name_coordinate`);
+``is filtered`` is ``Y`` for a read that failed the filter. Quality is Phred+33; a no-call is
+``N`` with quality 2 (``#``).
 """
 
 import gzip
@@ -34,9 +35,17 @@ class ReadNaming:
     index_sequence: str = ""
 
 
+_TEN = np.float32(10)
+_OFFSET = np.float32(1000)
+
+
 def read_name_coordinate(position_px: np.ndarray) -> np.ndarray:
-    """FASTQ name coordinate of pixel positions: ``round(10 * x + 1000)`` (int64)."""
-    return np.rint(10.0 * np.asarray(position_px, dtype=np.float64) + 1000.0).astype(np.int64)
+    """FASTQ name coordinate of pixel positions (int64), bit-exact with Picard's
+    ``Math.round(pos * 10 + 1000)`` on the locs file's float pos: the position is rounded to
+    float32, multiplied and offset in float32 arithmetic (Java promotes the int literals to
+    float), then rounded half up (``Math.round``: floor of value + 1/2, computed exactly)."""
+    value = np.asarray(position_px, dtype=np.float32) * _TEN + _OFFSET
+    return np.floor(value.astype(np.float64) + 0.5).astype(np.int64)
 
 
 def fastq_records(bases: np.ndarray, qualities: np.ndarray, positions_px: np.ndarray,

@@ -20,7 +20,8 @@ from ..basecall.image_set import open_image_set
 from ..basecall.quality import DEFAULT_MAX_QUALITY, QualityTable, shipped_table_path
 from ..basecall.validation import check_intensities, check_positions
 from ..jobs import JobError, run_tile_jobs
-from ..jobs.tiles import basecall_jobs, calls_summary
+from ..jobs.tiles import ReadSpan, basecall_jobs, calls_summary, merge_parts
+from ..runfolder import RunFolder, RunFolderError
 from ..runfolder.atomic import atomic_write_text
 from ._app import app
 from ._engine_options import SchedulerOption, WorkersOption, engine_options
@@ -29,6 +30,24 @@ MaxQ = Annotated[int, typer.Option(
     "--max-q", min=2, max=50, help="Cap of reported qualities (50: the table's full range).")]
 QBins = Annotated[bool, typer.Option(
     "--q-bins/--no-q-bins", help="Report four quality values only (2/12/23/37).")]
+
+
+def run_naming(directory: Path) -> tuple[ReadNaming, list[ReadSpan], int]:
+    """(read naming, reads, lane) of a run folder's RunInfo identity and read structure; for a
+    folder of images only: the default naming and one read over every cycle, lane 1."""
+    if not (directory / "RunInfo.xml").exists():
+        return ReadNaming(), [ReadSpan("R1", 1, 1)], 1
+    folder = RunFolder.open(directory)
+    recipe, lane = folder.recipe, folder.recipe.flowcell.lane
+    reads, first, counts = [], 1, {"R": 0, "I": 0}
+    for number, read in enumerate(recipe.reads, start=1):
+        kind = "I" if read.index else "R"
+        counts[kind] += 1
+        reads.append(ReadSpan(f"{kind}{counts[kind]}", number, first, read.cycles))
+        first += read.cycles
+    naming = ReadNaming(recipe.run.instrument, folder.identity.run_number,
+                        recipe.run.flowcell_id, lane)
+    return naming, reads, lane
 
 
 def _table(path: Path | None) -> QualityTable | None:
@@ -54,10 +73,12 @@ def basecall(
         "--whole-read/--live", help="Call over the whole read (better at high phasing) or as "
         "the live run does (the run's calls and filter again; default).")] = False,
 ) -> None:
-    """Call stored cycle images offline: one FASTQ.gz per tile plus summary.json.
+    """Call stored cycle images offline: Undetermined_S0_L001_R1_001.fastq.gz (one per read of
+    a run folder, named with its RunInfo instrument, run number and flow cell) plus
+    summary.json.
 
-    Tiles run in parallel (one worker process per core, or a Dask cluster); a re-run skips
-    the tiles whose FASTQ is already complete."""
+    Tiles run in parallel (one worker process per core, or a Dask cluster), each writing its
+    part under tiles/; a re-run skips the tiles whose parts are already complete."""
     try:
         images = open_image_set(directory.resolve())  # absolute: workers may run elsewhere
         out = out.resolve()
@@ -67,9 +88,12 @@ def basecall(
         chem = chemistry_named(chemistry).name if chemistry else None
         config = BasecallConfig(whole_read=whole_read, max_quality=max_q,
                                 four_bin_qualities=q_bins)
+        naming, reads, lane = run_naming(directory.resolve())
         out.mkdir(parents=True, exist_ok=True)
-        jobs = basecall_jobs(images, out, chem, table, include_filtered, config)
+        jobs = basecall_jobs(images, out, chem, table, include_filtered, naming, reads,
+                             config)
         report = run_tile_jobs(jobs, engine_options(workers, scheduler), "basecall")
+        merge_parts(out, images.tiles, lane, reads)
         summary = {}
         for tile, job in zip(images.tiles, jobs, strict=True):
             summary[str(tile)] = tile_summary = report.results[job.name]
@@ -77,7 +101,7 @@ def basecall(
                        f"{tile_summary['reads_written']} reads written, "
                        f"%PF {100 * tile_summary['pf_fraction']:.1f}")
         atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
-    except (BasecallError, JobError) as exc:
+    except (BasecallError, JobError, RunFolderError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 

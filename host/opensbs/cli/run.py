@@ -85,6 +85,11 @@ def run(
     preset: Annotated[str | None, typer.Option(
         help="--sim: simulator preset (gentle, miseq-v3, novaseq-x, prototype; default: the "
              "recipe's [sim] preset).")] = None,
+    flowcell: Annotated[str | None, typer.Option(
+        help="Flow-cell ID of this run (default: the recipe's run.flowcell_id).")] = None,
+    state_dir: Annotated[Path | None, typer.Option(
+        help="Instrument state directory holding the run counter (default: $OPENSBS_STATE_DIR,"
+             " else $XDG_STATE_HOME/opensbs, else ~/.local/state/opensbs).")] = None,
 ) -> None:
     """Run a sequencing recipe: chemistry, imaging and live base calling into a run folder."""
     console = Console()
@@ -94,7 +99,7 @@ def run(
         raise typer.Exit(2)
     request = RunRequest(sim=sim, recipe=recipe, out=out, resume=resume,
                          keep_images=keep_images, seed=seed, speed=speed, faults=faults,
-                         preset=preset)
+                         preset=preset, flowcell=flowcell, state_dir=state_dir)
     holder: dict[str, RunProgress] = {}
     stop_view = threading.Event()
 

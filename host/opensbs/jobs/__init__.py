@@ -6,7 +6,7 @@ paths, and the files it writes under its output folder. `run_tile_jobs` runs the
 outputs are not already complete and returns every tile's result in job order::
 
     from opensbs.jobs import EngineOptions, TileJob, run_tile_jobs
-    jobs = [TileJob("tile_1101", out, ("s_1_1101.fastq.gz",), call_stored_tile, (...))]
+    jobs = [TileJob("tile_1101", out, ("tiles/R1_1101.fastq.gz",), call_stored_tile, (...))]
     report = run_tile_jobs(jobs, EngineOptions(workers=None), label="basecall")
     report.results["tile_1101"]
 

@@ -4,32 +4,58 @@ Arguments are small (paths, configs); each task reads its inputs and writes its 
 itself, so no image crosses the network. Each result is the tile's JSON summary.
 """
 
+import dataclasses
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..basecall import BasecallConfig, TileBasecaller, chemistry_named
-from ..basecall.fastq import write_fastq
+from ..basecall.fastq import ReadNaming, write_fastq
 from ..basecall.image_set import ImageSet
 from ..basecall.pipeline import IntensityCalls, collect
 from ..basecall.quality import QualityTable
+from ..runfolder.atomic import atomic_write_bytes
 from ..sim import SimConfig
 from ..sim.layout import tile_files, write_simulated_tile
 from .engine import TileJob
 
+TILE_PARTS = "tiles"  # per-tile FASTQ parts of an offline calls folder
 
-def fastq_name(tile: int) -> str:
-    """The FASTQ.gz file of ``tile`` in an offline calls folder."""
-    return f"s_1_{tile}.fastq.gz"
+
+@dataclass(frozen=True)
+class ReadSpan:
+    """One read of the read structure: its FASTQ label (R1, I1, R2...), its number in the read
+    names, and its cycles (1-based first cycle)."""
+
+    label: str
+    number: int
+    first_cycle: int
+    cycles: int | None = None  # None: every cycle from first_cycle on
+
+
+def part_name(tile: int, read: ReadSpan) -> str:
+    """A tile's FASTQ.gz part of one read in an offline calls folder."""
+    return f"{TILE_PARTS}/{read.label}_{tile}.fastq.gz"
+
+
+def undetermined_fastq_name(lane: int, read: ReadSpan) -> str:
+    """The Illumina (bcl2fastq / BCL Convert) name of a read's FASTQ.gz of all tiles."""
+    return f"Undetermined_S0_L{lane:03d}_{read.label}_001.fastq.gz"
 
 
 def basecall_jobs(images: ImageSet, out_dir: Path, chemistry: str | None,
                   quality_table: Path | None, include_filtered: bool,
+                  naming: ReadNaming, reads: Sequence[ReadSpan],
                   config: BasecallConfig | None = None) -> list[TileJob]:
-    """One job per tile of ``images`` (absolute paths), writing ``out_dir/s_1_TILE.fastq.gz``."""
-    return [TileJob(f"tile_{tile}", out_dir, (fastq_name(tile),), call_stored_tile,
+    """One job per tile of ``images`` (absolute paths), writing one FASTQ.gz part per read
+    (`part_name`) named with ``naming``."""
+    return [TileJob(f"tile_{tile}", out_dir, tuple(part_name(tile, r) for r in reads),
+                    call_stored_tile,
                     (ImageSet(images.root, {tile: images.files[tile]}), tile, out_dir, chemistry,
-                     quality_table, include_filtered, config or BasecallConfig()),
+                     quality_table, include_filtered, naming, tuple(reads),
+                     config or BasecallConfig()),
                     inputs=tuple(images.files[tile]) + ((quality_table,) if quality_table
                                                         else ()))
             for tile in images.tiles]
@@ -43,10 +69,25 @@ def simulation_jobs(out_dir: Path, config: SimConfig, tiles: list[int], cycles: 
                     simulate_tile, (out_dir, config, tile, cycles)) for tile in tiles]
 
 
+def merge_parts(out_dir: Path, tiles: Sequence[int], lane: int, reads: Sequence[ReadSpan]
+                ) -> list[Path]:
+    """Concatenate the tiles' parts (gzip members, in tile order) into one Illumina-named
+    FASTQ.gz per read; the bytes do not depend on which worker called which tile."""
+    written = []
+    for read in reads:
+        path = out_dir / undetermined_fastq_name(lane, read)
+        atomic_write_bytes(path, b"".join((out_dir / part_name(t, read)).read_bytes()
+                                          for t in tiles))
+        written.append(path)
+    return written
+
+
 def call_stored_tile(images: ImageSet, tile: int, out_dir: Path, chemistry: str | None,
                      quality_table: Path | None, include_filtered: bool,
+                     naming: ReadNaming, reads: tuple[ReadSpan, ...],
                      config: BasecallConfig) -> dict[str, Any]:
-    """Call every stored cycle of ``tile`` and write its FASTQ.gz; returns its summary."""
+    """Call every stored cycle of ``tile`` and write its FASTQ.gz part of each read; returns
+    its summary."""
     caller = TileBasecaller(chemistry_named(chemistry) if chemistry else None, config=config,
                             quality_table=None if quality_table is None
                             else QualityTable.load(quality_table))
@@ -56,12 +97,19 @@ def call_stored_tile(images: ImageSet, tile: int, out_dir: Path, chemistry: str 
     results += caller.finish()
     calls = collect(results, caller.passing_filter, caller.rates, caller.colour_model)
     assert caller.positions is not None
-    path = out_dir / fastq_name(tile)
-    partial = path.with_name(f".{path.name}.partial")
-    reads = write_fastq(partial, calls.bases, calls.qualities, caller.positions,
-                        calls.passing_filter, tile, include_filtered=include_filtered)
-    os.replace(partial, path)
-    return calls_summary(calls, reads)
+    written = 0
+    for read in reads:
+        last = None if read.cycles is None else read.first_cycle - 1 + read.cycles
+        span = slice(read.first_cycle - 1, last)
+        path = out_dir / part_name(tile, read)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        written = write_fastq(partial, calls.bases[:, span], calls.qualities[:, span],
+                              caller.positions, calls.passing_filter, tile,
+                              dataclasses.replace(naming, read=read.number),
+                              include_filtered=include_filtered)
+        os.replace(partial, path)
+    return calls_summary(calls, written)
 
 
 def calls_summary(calls: IntensityCalls, reads: int) -> dict[str, Any]:

@@ -17,15 +17,18 @@ folder is locked for the whole run; SIGINT, SIGTERM and SIGHUP stop the run safe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..basecall.pipeline import TileBasecaller
 from ..recipe import Recipe, default_recipe_text, load_recipe, parse_recipe
 from ..runfolder import RunFolder, RunFolderError, RunLog, read_run_log
+from ..runfolder.completion import write_completion_files
 from ..usb.errors import DeviceNotFoundError, NoUsbBackendError, TransportError
 from ..usb.virtual.faults import FaultInjector, parse_fault_spec
 from .controller import RunSetup, execute_run
@@ -34,7 +37,14 @@ from .instrument import BoardDriver, LockstepPacer, Pacer, WallPacer
 from .link_faults import count_link_faults
 from .preflight import check_request, preflight
 from .progress import RunProgress
-from .session import Session, check_out, new_session, resume_session
+from .session import (
+    Session,
+    check_flowcell_id,
+    check_out,
+    new_identity,
+    new_session,
+    resume_session,
+)
 from .stop import StopRequest, stop_on_signals
 from .truth import TileTruth
 
@@ -55,8 +65,10 @@ class RunRequest:
     seed: int | None = None  # --sim: seed of the virtual instrument (default 0)
     speed: float | None = None  # --sim: cap on virtual/wall time (None: recipe's value)
     faults: str | None = None  # --sim: link faults to inject (usb.virtual.parse_fault_spec)
-    run_number: int = 1
     preset: str | None = None  # --sim: simulator preset (None: the recipe's [sim] preset)
+    flowcell: str | None = None  # flow-cell ID (None: the recipe's)
+    run_number: int | None = None  # None: the instrument's next (run_number.py)
+    state_dir: Path | None = None  # instrument state, run counter (None: default_state_dir)
 
 
 @dataclass
@@ -183,6 +195,11 @@ def _injected(faults: dict[str, FaultInjector]) -> dict[str, dict[str, int]]:
 def _open_session(request: RunRequest) -> Session:
     """Check everything that can be checked, then create (or reopen) the locked run folder."""
     check_request(request)
+    if request.flowcell is not None:
+        if request.resume is not None:
+            raise RunFolderError(f"{request.resume}: --flowcell cannot change when resuming; "
+                                 "the run keeps its identity")
+        check_flowcell_id(request.flowcell)
     if request.resume is not None:
         session = resume_session(request.resume)
         if request.sim and not session.sim:
@@ -197,9 +214,10 @@ def _open_session(request: RunRequest) -> Session:
         check_hardware()
     preflight(recipe, text, source, sim=request.sim, keep_images=request.keep_images,
               out=request.out)
-    return new_session(recipe, text, request.out, seed=request.seed or 0, sim=request.sim,
-                       keep_images=request.keep_images, run_number=request.run_number,
-                       preset=request.preset)
+    identity = new_identity(recipe, request.out, flowcell_id=request.flowcell,
+                            run_number=request.run_number, state_dir=request.state_dir)
+    return new_session(recipe, text, request.out, identity, seed=request.seed or 0,
+                       sim=request.sim, keep_images=request.keep_images, preset=request.preset)
 
 
 def start_run(request: RunRequest, progress_hook: Callable[[RunProgress], Any] | None = None,
@@ -210,6 +228,10 @@ def start_run(request: RunRequest, progress_hook: Callable[[RunProgress], Any] |
     with stop_on_signals(stop):
         session = _open_session(request)
         try:
+            if session.finished:  # only its completion files are missing
+                _write_completion(session)
+                return RunOutcome(session, json.loads(
+                    session.folder.layout.summary.read_text("utf-8")))
             return _run_session(session, request, progress_hook, stop)
         finally:
             session.close()
@@ -259,7 +281,17 @@ def _run_session(session: Session, request: RunRequest,
         finally:
             if faults:  # what this process's virtual links injected, however it ended
                 _log_quietly(log, "faults_injected", **_injected(faults))
+    _write_completion(session)  # last: run watchers start copying when they appear
     return RunOutcome(session, summary)
+
+
+def _write_completion(session: Session) -> None:
+    try:
+        write_completion_files(session.folder.root, session.folder.identity.run_id,
+                               __version__)
+    except OSError as exc:
+        raise RunFolderError(f"{exc.filename}: the run finished but its completion files "
+                             f"could not be written: {exc.strerror}") from None
 
 
 def _log_quietly(log: RunLog, kind: str, **fields: Any) -> None:

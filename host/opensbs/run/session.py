@@ -1,10 +1,16 @@
-"""Creating a run folder for a new run, or reopening one to resume it."""
+"""Creating a run folder for a new run, or reopening one to resume it.
+
+A new run's identity: the instrument's next run number (`run_number`), today's date and the
+flow cell (the recipe's, or `--flowcell`); the folder is named by the RunInfo Id
+`YYMMDD_INSTRUMENT_NNNN_FLOWCELL`. A resumed run keeps the identity its journal recorded.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +28,14 @@ from ..runfolder import (
     RunIdentity,
     remove_partials,
 )
+from ..runfolder.completion import COMPLETION_FILES
 from ..runfolder.lock import LOCK_NAME
 from ..runfolder.run_xml import run_id
+from .run_number import allocate_run_number
 
 DEFAULT_RUNS_DIR = Path("runs")
+FLOWCELL_PATTERN = re.compile(r"\w+", re.ASCII)
+MAX_FLOWCELL_CHARS = 32
 
 
 @dataclass
@@ -39,6 +49,7 @@ class Session:
     completed_cycles: int = 0  # cycles whose calls are on disk
     imaged_cycles: int = 0  # cycles whose images are stored (hardware runs)
     torn_tail_bytes: int = 0  # a torn last journal line dropped on reopening
+    finished: bool = False  # finished, but stopped before writing its completion files
 
     @property
     def seed(self) -> int:
@@ -57,13 +68,29 @@ def recipe_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _default_root(rid: str) -> Path:
-    root = DEFAULT_RUNS_DIR / rid
-    suffix = 2
-    while root.exists():
-        root = DEFAULT_RUNS_DIR / f"{rid}-{suffix}"
-        suffix += 1
-    return root
+def check_flowcell_id(flowcell_id: str) -> None:
+    """Refuse a --flowcell that cannot be part of a run id (RunFolderError, one line)."""
+    if not (1 <= len(flowcell_id) <= MAX_FLOWCELL_CHARS and FLOWCELL_PATTERN.fullmatch(
+            flowcell_id)):
+        raise RunFolderError(f"--flowcell {flowcell_id!r}: must be 1 to {MAX_FLOWCELL_CHARS} "
+                             "letters, digits or underscores")
+
+
+def new_identity(recipe: Recipe, out: Path | None, *, flowcell_id: str | None = None,
+                 run_number: int | None = None, state_dir: Path | None = None,
+                 today: dt.date | None = None) -> RunIdentity:
+    """The identity of a new run: `run_number` if given, else the instrument's next number
+    (skipping numbers whose default run folder already exists when `out` is None)."""
+    date = (today or dt.date.today()).strftime("%y%m%d")
+    instrument = recipe.run.instrument
+    flowcell = flowcell_id or recipe.run.flowcell_id
+    if run_number is None:
+        run_number = allocate_run_number(
+            instrument, state_dir,
+            taken=lambda n: out is None and (DEFAULT_RUNS_DIR / run_id(
+                date, instrument, n, flowcell)).exists())
+    return RunIdentity(run_id(date, instrument, run_number, flowcell), run_number, date,
+                       flowcell)
 
 
 def check_out(out: Path) -> None:
@@ -104,14 +131,11 @@ def _undo_new_folder(root: Path, created: bool) -> None:
             p.unlink(missing_ok=True)
 
 
-def new_session(recipe: Recipe, recipe_text: str, out: Path | None, *, seed: int, sim: bool,
-                keep_images: bool, run_number: int, today: dt.date | None = None,
-                **options: Any) -> Session:
+def new_session(recipe: Recipe, recipe_text: str, out: Path | None, identity: RunIdentity, *,
+                seed: int, sim: bool, keep_images: bool, **options: Any) -> Session:
     """Create and lock the run folder (RunInfo.xml, RunParameters.xml, recipe.toml, journal
     start). On failure nothing is left behind."""
-    date = (today or dt.date.today()).strftime("%y%m%d")
-    rid = run_id(date, recipe.run.instrument, run_number, recipe.run.flowcell_id)
-    root = _default_root(rid) if out is None else out
+    root = DEFAULT_RUNS_DIR / identity.run_id if out is None else out
     check_out(root)
     created = _create_root(root)
     lock = RunFolderLock(root).acquire()
@@ -121,10 +145,12 @@ def new_session(recipe: Recipe, recipe_text: str, out: Path | None, *, seed: int
         lock.release()
         raise
     try:
-        folder = RunFolder(root, recipe, RunIdentity(rid, run_number, date))
+        folder = RunFolder(root, recipe, identity)
         folder.write_static(recipe_text, __version__)
         journal = Journal(folder.layout.journal)
-        start = {"run_id": rid, "run_number": run_number, "date_yymmdd": date, "seed": seed,
+        start = {"run_id": identity.run_id, "run_number": identity.run_number,
+                 "date_yymmdd": identity.date_yymmdd, "flowcell_id": identity.flowcell_id,
+                 "seed": seed,
                  "sim": sim, "keep_images": keep_images,
                  "recipe_sha256": recipe_digest(recipe_text), "software_version": __version__,
                  **options}
@@ -141,7 +167,7 @@ def new_session(recipe: Recipe, recipe_text: str, out: Path | None, *, seed: int
 
 def resume_session(root: Path) -> Session:
     """Lock and reopen a stopped run: check its journal and recipe, drop half-written
-    temporaries."""
+    temporaries. A finished run is reopened only if it stopped before its completion files."""
     layout = RunFolderLayout(root)
     if not root.is_dir() or not layout.journal.exists():
         raise RunFolderError(f"{root}: not an OpenSBS run folder (no journal.jsonl)")
@@ -150,7 +176,7 @@ def resume_session(root: Path) -> Session:
         folder = RunFolder.open(root)
         journal = Journal(folder.layout.journal)
         state: JournalState = journal.read()
-        if state.finished:
+        if state.finished and all((root / name).exists() for name in COMPLETION_FILES):
             raise RunFolderError(f"{root}: this run already finished; nothing to resume")
         text = folder.layout.recipe.read_text("utf-8")
         if recipe_digest(text) != state.start.get("recipe_sha256"):
@@ -160,4 +186,4 @@ def resume_session(root: Path) -> Session:
         lock.release()
         raise
     return Session(folder, journal, state.start, lock, state.completed_cycles,
-                   state.imaged_cycles, state.torn_tail_bytes)
+                   state.imaged_cycles, state.torn_tail_bytes, state.finished)

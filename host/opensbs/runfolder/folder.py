@@ -30,11 +30,12 @@ from .run_xml import run_info_xml, run_parameters_xml
 
 @dataclass(frozen=True)
 class RunIdentity:
-    """Run id, number and date written into RunInfo.xml and the read names."""
+    """Run id, number, date and flow cell written into RunInfo.xml and the read names."""
 
     run_id: str
     run_number: int
     date_yymmdd: str
+    flowcell_id: str | None = None  # None: the recipe's
 
 
 class RunFolder:
@@ -42,6 +43,9 @@ class RunFolder:
 
     def __init__(self, root: Path | str, recipe: Recipe, identity: RunIdentity) -> None:
         self.layout = RunFolderLayout(Path(root), recipe.flowcell.lane)
+        if identity.flowcell_id not in (None, recipe.run.flowcell_id):  # --flowcell
+            recipe = recipe.model_copy(update={"run": recipe.run.model_copy(
+                update={"flowcell_id": identity.flowcell_id})})
         self.recipe = recipe
         self.identity = identity
 
@@ -58,7 +62,8 @@ class RunFolder:
             raise RunFolderError(f"{root}: not an OpenSBS run folder (no recipe.toml/journal)")
         recipe = load_recipe(layout.recipe)
         start = Journal(layout.journal).read().start
-        identity = RunIdentity(start["run_id"], start["run_number"], start["date_yymmdd"])
+        identity = RunIdentity(start["run_id"], start["run_number"], start["date_yymmdd"],
+                               start.get("flowcell_id"))
         return cls(root, recipe, identity)
 
     def write_static(self, recipe_text: str, software_version: str) -> None:

@@ -103,7 +103,7 @@ class SimConfig:
     dust_per_mm2: float = 0.0
     dust_brightness_e: float = 40_000.0
     dust_radius_px: float = 5.0
-    cluster_size_spread: float = 0.0  # cluster radius beyond the PSF: psf * spread * |z|
+    cluster_size_spread: float = 0.0  # cluster extent beyond the PSF: psf * spread * |z|
     # patterned flow cells: wells seeded from a neighbour's template (pad hopping)
     duplicate_fraction: float = 0.0
 

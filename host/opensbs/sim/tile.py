@@ -171,17 +171,14 @@ class TileSimulator:
             raise SimConfigError(f"channel {channel} outside 0..{config.n_channels - 1}")
         drift = np.asarray(self._history["drift_px"][-1])
         shift = drift + self.channel_offsets_px[channel]
-        if self._size_offsets is None:
-            expected = splat_bilinear(self.positions + shift, self._emitted_e[:, channel],
-                                      config.tile_height_px, config.tile_width_px)
-        else:  # each cluster as 4 points: wider clusters spread further
-            points = (self.positions + shift)[:, None, :] + self._size_offsets
-            expected = splat_bilinear(points.reshape(-1, 2),
-                                      np.repeat(self._emitted_e[:, channel] / 4, 4),
-                                      config.tile_height_px, config.tile_width_px)
+        xy, signal = self.positions + shift, self._emitted_e[:, channel]
+        if self._size_offsets is not None:  # each cluster as 3 points: larger ones spread more
+            xy = (xy[:, None, :] + self._size_offsets).reshape(-1, 2)
+            signal = np.repeat(signal / np.float32(3.0), 3)
         if self._dust is not None:
-            expected += splat_bilinear(self._dust[0] + shift, self._dust[1],
-                                       config.tile_height_px, config.tile_width_px)
+            xy = np.concatenate([xy, self._dust[0] + shift])
+            signal = np.concatenate([signal, self._dust[1]])
+        expected = splat_bilinear(xy, signal, config.tile_height_px, config.tile_width_px)
         if self._focus_effects:
             apply_psf_field(expected, self._focus_sigma_px, config.focus_tilt_px)
         else:
@@ -345,11 +342,14 @@ class TileSimulator:
                                config.dust_brightness_e, config.dust_radius_px, width, height) \
             if config.dust_per_mm2 > 0 else None
         self._size_offsets: np.ndarray | None = None
-        if config.cluster_size_spread > 0:
-            reach = np.abs(self._rng(_SIZES).normal(0.0, config.cluster_size_spread, n)) * \
-                config.psf_sigma_px
-            corners = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
-            self._size_offsets = reach[:, None, None] * corners[None, :, :]
+        if config.cluster_size_spread > 0:  # an equilateral triangle of radius `reach`,
+            sizes = self._rng(_SIZES)  # randomly turned: isotropic, + reach²/2 per axis
+            reach = np.abs(sizes.normal(0.0, config.cluster_size_spread, n)) * \
+                config.psf_sigma_px * np.sqrt(2.0)
+            angle = sizes.uniform(0.0, 2.0 * np.pi, n)[:, None] + \
+                np.array([0.0, 2.0, 4.0]) * np.pi / 3.0
+            self._size_offsets = np.stack([np.cos(angle), np.sin(angle)], axis=2) * \
+                reach[:, None, None]
         self._focus_effects = bool(config.focus_drift_px_per_cycle or config.focus_jitter_px
                                    or config.focus_tilt_px)
 
