@@ -1,4 +1,4 @@
-"""Spot width (FWHM), SNR and contrast range measured on images of known spots."""
+"""Spot width (FWHM) and contrast range measured on images of known spots."""
 
 import numpy as np
 import pytest
@@ -25,17 +25,16 @@ def test_fwhm_of_each_channel_is_the_true_spot_width():
     assert figures.fwhm_px == pytest.approx([FWHM_PER_SIGMA * s for s in sigmas], rel=0.04)
 
 
-def test_snr_falls_with_noise_and_contrast_spans_background_to_spots():
+def test_contrast_spans_background_to_spots():
     rng = np.random.default_rng(5)
     figures = measure_images(np.stack([_spots(1.0, rng, noise=5), _spots(1.0, rng, noise=20)]))
-    assert figures.snr[0] > 2.5 * figures.snr[1] > 0
     assert (figures.min_contrast < 100).all() and (figures.max_contrast > 400).all()
 
 
 def test_blank_image_has_no_spots():
     flat = np.random.default_rng(6).normal(100, 5, (1, 128, 128)).astype(np.uint16)
     figures = measure_images(flat)
-    assert figures.fwhm_px[0] == 0.0 and figures.snr[0] == 0.0
+    assert figures.fwhm_px[0] == 0.0
 
 
 def test_images_must_be_channels_by_rows_by_columns():

@@ -78,6 +78,7 @@ def test_interop_reads_back_every_metric_set_equal_to_ours(run: Path):
     for rec in ours.corrected:
         theirs = corrected[int(rec["tile"]), int(rec["cycle"])]
         assert [theirs.corrected_int_all(c) for c in range(4)] == rec["corrected"].tolist()
+        assert [theirs.corrected_int_called(b) for b in range(4)] == rec["called"].tolist()
         assert [theirs.called_counts(c) for c in range(-1, 4)] == rec["calls"].tolist()
         assert theirs.signal_to_noise() == pytest.approx(float(rec["snr"]), rel=1e-6)
     assert ours.image is not None
@@ -99,8 +100,23 @@ def test_interop_reads_back_every_metric_set_equal_to_ours(run: Path):
     assert run_counts.pf_cluster_count() == summary["clusters_pf"]
     # measured on the images: a 1-px-sigma PSF is 2.35 px wide; spots stand out of the noise
     assert (ours.extraction["fwhm"] > 2.0).all() and (ours.extraction["fwhm"] < 3.0).all()
+    # the caller's SNR (called signal over the residual around the called base's signature)
     assert (ours.corrected["snr"] > 3).all()
+    assert np.ptp(ours.corrected["snr"]) > 0
     assert (ours.image["max_contrast"] > ours.image["min_contrast"]).all()
+
+
+def test_called_intensity_is_in_raw_units_per_base(run: Path):
+    """Four channels, one per base: a base's called intensity is its channel's signal on the
+    clusters called that base, so above the channel's mean over all clusters (a quarter lit)
+    and within a few times it; not 1 (normalised units) and not one number for every base."""
+    corrected = InterOp.read(RunFolderLayout(run)).corrected
+    called = corrected["called"].astype(float)
+    channel = corrected["corrected"].astype(float)
+    assert (called > 100).all()
+    assert (called > channel).all() and (called < 6 * channel).all()
+    assert (np.ptp(called, axis=1) > 0).mean() > 0.9  # the bases differ within a tile-cycle
+    assert (np.ptp(called, axis=0) > 0).all()  # and each base differs across cycles
 
 
 def test_sav_summary_rows_equal_interops_run_summary(run: Path):
@@ -125,12 +141,10 @@ def test_sav_summary_rows_equal_interops_run_summary(run: Path):
 
 
 # Columns a one-lane, one-surface, one-swath, one-read run holds constant by its layout;
-# per-tile figures the table rounds alike for 2 small tiles (1.8 k clusters, 100 % aligned);
-# and called intensity, in normalised units (1) until the caller's owner fixes pipeline.py.
+# per-tile figures the table rounds alike for 2 small tiles (1.8 k clusters, 100 % aligned).
 CONSTANT_BY_LAYOUT = {"Lane", "Surface", "Swath", "Read"}
 PER_TILE_ROUNDED = {"Cluster Count (k)", "Cluster Count Pf (k)", "% Pass Filter", "% Aligned",
                     "Legacy Prephasing Rate"}
-CALLER_UNITS = {"Called/A", "Called/C", "Called/G", "Called/T"}
 
 
 @pytest.mark.filterwarnings("ignore:numpy.core is deprecated:DeprecationWarning")
@@ -139,7 +153,7 @@ def test_imaging_table_has_no_zero_or_constant_column_we_could_fill(run: Path):
 
     table = core.imaging(str(run))
     no_calls = (InterOp.read(RunFolderLayout(run)).corrected["calls"][:, 0] > 0).any()
-    skipped = CONSTANT_BY_LAYOUT | PER_TILE_ROUNDED | CALLER_UNITS
+    skipped = CONSTANT_BY_LAYOUT | PER_TILE_ROUNDED
     empty = [name for name in table.dtype.names
              if name not in skipped and not (name == "% No Calls" and not no_calls)
              and np.all(table[name] == table[name][0])]

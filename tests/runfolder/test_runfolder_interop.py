@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from opensbs.runfolder import TileSummary, interop_files
+from opensbs.runfolder import TileSummary, cycle_tile_metrics, interop_files
 from opensbs.runfolder.interop_files import CycleTileMetrics
 from synthetic_run import synthetic_run
 
@@ -37,6 +37,18 @@ def test_record_bytes_follow_formats_md():
         "<HHHf5I", 1, 1101, 3, 0.25, 1, 2, 3, 4, 5)
     assert files["QMetricsOut.bin"] == bytes([4, 206]) + struct.pack(
         "<HHH50I", 1, 1101, 3, *([0] * 29 + [7] + [0] * 20))
+
+
+def test_no_calls_of_pf_clusters_are_the_n_count_of_corrected_int_metrics():
+    bases = np.array([4, 0, 4, 1, 2, 3, 4, 3], np.uint8)  # N is 4, as in the BCLs
+    passed = np.array([1, 1, 1, 1, 1, 1, 0, 0], bool)  # the last N is not PF: not counted
+    m = cycle_tile_metrics(
+        lane=1, tile=1101, cycle=2, bases=bases, qualities=np.full(8, 30), passed=passed,
+        mean_intensity=np.full(4, 90.0), p90_intensity=np.full(4, 300.0),
+        called_intensity=np.array([250.0, 260.0, 240.0, 255.0]), fwhm_px=np.full(4, 2.4),
+        snr=7.2, timestamp=2)
+    assert list(m.calls_nacgt) == [2, 1, 1, 1, 1]
+    assert list(m.called_intensity) == [250, 260, 240, 255] and m.snr == 7.2
 
 
 def test_aligned_fraction_is_tile_code_300_per_read():

@@ -37,10 +37,14 @@ def metrics_path(folder: RunFolder, tile: int, cycle: int) -> Path:
 
 
 def save_cycle_metrics(folder: RunFolder, tile: int, calls: CycleCalls) -> None:
+    """Keep the caller's figures of one tile and cycle that go into InterOp: intensities (raw
+    units), the cycle's SNR (CorrectedIntMetrics) and the phasing estimates. No-calls are
+    counted from the BCL's N calls of PF clusters, as RTA counts them, so are not kept here."""
     m = calls.metrics
     buf = io.BytesIO()
     np.savez(buf, mean_intensity=m.mean_intensity, p90_intensity=m.p90_intensity,
-             called_intensity=m.called_intensity, phasing=m.phasing, prephasing=m.prephasing)
+             called_intensity=m.called_intensity, snr=m.snr, phasing=m.phasing,
+             prephasing=m.prephasing)
     atomic_write_bytes(metrics_path(folder, tile, calls.cycle), buf.getvalue())
 
 

@@ -92,7 +92,7 @@ def tile_metrics(folder: RunFolder, result: TileResult, scores: ControlScores,
             called_intensity=figures["called_intensity"],
             fwhm_px=(np.full(channels, result.fwhm_px) if measured is None
                      else measured.fwhm_px),
-            snr=0.0 if measured is None else float(np.mean(measured.snr)),
+            snr=float(figures["snr"]),
             timestamp=cycle,
             min_contrast=() if measured is None else measured.min_contrast.tolist(),
             max_contrast=() if measured is None else measured.max_contrast.tolist(),

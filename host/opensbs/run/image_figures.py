@@ -1,4 +1,4 @@
-"""Per tile and cycle figures measured on the raw images as they arrive (focus, SNR, contrast),
+"""Per tile and cycle figures measured on the raw images as they arrive (focus, contrast),
 kept in the run folder's State/ until the InterOp metrics are written at the end."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def record_image_figures(folder: RunFolder, tile: int, cycle: int, images: np.nd
     """Measure one tile's (channels, H, W) cycle images and keep the figures."""
     figures = measure_images(images)
     buf = io.BytesIO()
-    np.savez(buf, fwhm_px=figures.fwhm_px, snr=figures.snr, min_contrast=figures.min_contrast,
+    np.savez(buf, fwhm_px=figures.fwhm_px, min_contrast=figures.min_contrast,
              max_contrast=figures.max_contrast)
     atomic_write_bytes(image_figures_path(folder, tile, cycle), buf.getvalue())
 
@@ -31,5 +31,4 @@ def load_image_figures(folder: RunFolder, tile: int, cycle: int) -> ImageFigures
     if not path.exists():
         return None
     with np.load(path) as data:
-        return ImageFigures(data["fwhm_px"], data["snr"], data["min_contrast"],
-                            data["max_contrast"])
+        return ImageFigures(data["fwhm_px"], data["min_contrast"], data["max_contrast"])

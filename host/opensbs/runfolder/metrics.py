@@ -27,14 +27,15 @@ def cycle_tile_metrics(
     """Metrics of one tile at one cycle.
 
     Calls and the Q histogram count PF clusters (from `bases`, `qualities`, `passed`); the
-    intensities are the caller's per-channel figures of the cycle (`mean_intensity` and
-    `p90_intensity` background-corrected, `called_intensity` per base A, C, G, T after
-    crosstalk and phasing correction); `fwhm_px`, `snr` and the contrast range are measured on
-    the cycle's images. With reads aligned to the control genome, `errors` (calls that disagree
-    with it at this cycle), `scored` (calls compared: aligned reads, no-calls excluded) and
-    `errors_so_far` (each cluster's errors in its read up to this cycle) give the error
-    metrics, over the PF clusters scored (none when no call was scored: index reads, no
-    control in the library).
+    intensities are the caller's per-channel figures of the cycle in raw units (`mean_intensity`
+    and `p90_intensity` background-corrected, `called_intensity` per base A, C, G, T after
+    crosstalk and phasing correction), as is `snr` (the called signal over the clusters'
+    residual noise, RTA's cluster signal-to-noise); N calls of PF clusters are the no-calls;
+    `fwhm_px` and the contrast range are measured on the cycle's images. With reads aligned
+    to the control genome, `errors` (calls that disagree with it at this cycle), `scored`
+    (calls compared: aligned reads, no-calls excluded) and `errors_so_far` (each cluster's
+    errors in its read up to this cycle) give the error metrics, over the PF clusters scored
+    (none when no call was scored: index reads, no control in the library).
     """
     passed = np.asarray(passed, dtype=bool)
     calls = np.bincount(np.asarray(bases)[passed], minlength=BASE_N + 1)
