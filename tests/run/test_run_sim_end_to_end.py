@@ -217,18 +217,10 @@ def test_keep_images_stores_what_basecall_rereads(tmp_path: Path):
 
 
 def test_usb_disconnect_stops_safely_and_resumes_identically(reference_run: Path, tmp_path: Path,
-                                                              monkeypatch):
+                                                              monkeypatch, instruments):
     from opensbs.run import RunStopped
-    from opensbs.sim.instrument import VirtualInstrument
 
-    made: list[VirtualInstrument] = []
-    original = VirtualInstrument.from_recipe.__func__  # type: ignore[attr-defined]
-
-    def capture(cls, *args, **kwargs):
-        made.append(original(cls, *args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(VirtualInstrument, "from_recipe", classmethod(capture))
+    made = instruments  # the conftest fixture patches VirtualInstrument.from_recipe
     out = tmp_path / "run"
     journal = Journal(out / "journal.jsonl")
 
