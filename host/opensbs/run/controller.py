@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..basecall.focus import FWHM_PER_SIGMA
 from ..basecall.pipeline import TileBasecaller
 from ..recipe import FluidicsStep, ImageStep, Recipe, ThermalStep, WaitStep
 from ..runfolder import Journal, RunFolder, RunFolderError, RunLog, atomic_write_bytes
@@ -33,8 +34,6 @@ from .progress import RunProgress
 from .running_figures import RunningFigures
 from .stop import RunInterrupted, StopRequest
 from .truth import TileTruth
-
-FWHM_PER_SIGMA = 2.0 * float(np.sqrt(2.0 * np.log(2.0)))
 
 
 class Imager(Protocol):
