@@ -14,11 +14,11 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..recipe import FluidicsStep, Recipe, RecipeError, ThermalStep
+from ..recipe import Recipe, RecipeError
 from ..recipe.loader import key_lines, line_for
 from ..runfolder import RunFolderError
-from ..usb.virtual.faults import FaultSpecError, parse_fault_spec
 from .board_fit import BoardLimits, Problem, describe, recipe_board_problems
+from .instrument_factory import FaultSpecError, parse_link_faults, virtual_instrument_problems
 
 if TYPE_CHECKING:
     from .runner import RunRequest
@@ -62,37 +62,11 @@ def check_request(request: RunRequest) -> None:
                       ("--preset", request.preset is not None)) if given]
     if request.faults is not None:
         try:
-            parse_fault_spec(request.faults)
+            parse_link_faults(request.faults)
         except FaultSpecError as exc:
             problems.append(f"{exc}")
     if problems:
         raise RunFolderError("; ".join(problems))
-
-
-def _sim_problems(recipe: Recipe) -> list[Problem]:
-    """What the virtual instrument cannot do: set-points its heater cannot reach (it only
-    heats, from the plant's ambient), a recipe with no incorporation step."""
-    from ..board.plant import FlowCellParams
-    from ..sim.errors import SimConfigError
-    from ..sim.instrument import incorporation_spec
-
-    plant = FlowCellParams()
-    lowest_mc = round(plant.ambient_c * 1000)
-    highest_mc = round((plant.ambient_c + plant.power_w / plant.loss_w_per_k) * 1000)
-    problems: list[Problem] = []
-    for index, step in enumerate(recipe.cycle):
-        if isinstance(step, ThermalStep) and not (
-                lowest_mc - step.tolerance_mc <= step.setpoint_mc <= highest_mc):
-            problems.append((("cycle", index, "setpoint_mc"),
-                             f"the flow-cell heater reaches {lowest_mc - step.tolerance_mc}.."
-                             f"{highest_mc} mC (it only heats, from {plant.ambient_c:g} °C "
-                             "ambient)"))
-    try:
-        incorporation_spec(recipe)
-    except SimConfigError as exc:
-        first = next((i for i, s in enumerate(recipe.cycle) if isinstance(s, FluidicsStep)), 0)
-        problems.append((("cycle", first, "what"), f"{exc}"))
-    return problems
 
 
 def estimate_run_bytes(recipe: Recipe, *, sim: bool, keep_images: bool) -> int:
@@ -132,7 +106,7 @@ def preflight(recipe: Recipe, text: str, source: str, *, sim: bool, keep_images:
         from ..board.schema import load_board
 
         limits = BoardLimits.from_board_file(load_board(SIM_BOARD).config)
-        problems += recipe_board_problems(recipe, limits) + _sim_problems(recipe)
+        problems += recipe_board_problems(recipe, limits) + virtual_instrument_problems(recipe)
     if problems:
         lines = key_lines(text)
         raise RecipeError(source, [
