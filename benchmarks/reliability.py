@@ -130,20 +130,20 @@ def _score(out: Path, reference: dict[str, bytes], finished: bool, tally: Counte
            link_faults: bool = True) -> None:
     """Add what the run log and the run folder say about one run to `tally`."""
     log = read_run_log(out / "run_log.jsonl")
-    recorded = [r for r in log if r.get("kind") == "link_fault"]
+    recorded = [r for r in log if r.get("event") == "link_fault"]
     tally["reported"] += sum(int(r.get("count") or 1) for r in recorded)
     if link_faults:  # a stop also reports the link failure that caused it
-        tally["reported"] += sum(r.get("kind") == "stop" for r in log)
+        tally["reported"] += sum(r.get("event") == "stop" for r in log)
     # per process (split at the faults_injected records) and link: damaging faults the
     # process injected beyond what it recorded for that link
     # a stop names the link failure that caused it (a vanished device, no reply)
     segments, seen = [], 0
     for r in log:
-        if r.get("kind") == "link_fault":
+        if r.get("event") == "link_fault":
             seen += int(r.get("count") or 1)
-        elif r.get("kind") == "stop":
+        elif r.get("event") == "stop":
             seen += 1
-        elif r.get("kind") == "faults_injected":
+        elif r.get("event") == "faults_injected":
             segments.append((r, seen))
             seen = 0
     for injected, seen in segments:
@@ -159,7 +159,7 @@ def _score(out: Path, reference: dict[str, bytes], finished: bool, tally: Counte
 
 
 def _injected_total(out: Path) -> int:
-    return sum(n for r in read_run_log(out / "run_log.jsonl") if r.get("kind") ==
+    return sum(n for r in read_run_log(out / "run_log.jsonl") if r.get("event") ==
                "faults_injected" for link in ("control", "camera") for n in r[link].values())
 
 
@@ -214,9 +214,9 @@ def signal_run(signum: int, rng: random.Random, out: Path, reference: dict[str, 
     finished_already = journal.read().finished  # the signal came after the run's end
     log = read_run_log(out / "run_log.jsonl")
     if signum == signal.SIGTERM:
-        stops = [i for i, r in enumerate(log) if r.get("kind") == "stop"]
+        stops = [i for i, r in enumerate(log) if r.get("event") == "stop"]
         last = stops[-1] if stops and not finished_already else 0
-        stop_commands = [r.get("acked") for r in log[last:] if r.get("kind") == "command"
+        stop_commands = [r.get("acked") for r in log[last:] if r.get("event") == "command"
                          and r.get("name") in ("heater_off", "pump_stop")]
         tally["heater_left_on"] += stop_commands[-2:] != [True, True]
         tally["reported"] += finished_already or (bool(stops)

@@ -43,11 +43,11 @@ def main() -> None:
         cpu_s, main_cpu_s = time.process_time() - cpu_start, time.thread_time() - main_start
         log = read_run_log(Path(tmp) / "run" / "run_log.jsonl")
     summary = outcome.summary
-    imaged = {r["cycle"]: r["wall_elapsed_s"] for r in log if r["kind"] == "cycle_imaged"}
-    called = {r["cycle"]: r["wall_elapsed_s"] for r in log if r["kind"] == "cycle_basecalled"}
+    imaged = {r["cycle"]: r["wall_elapsed_s"] for r in log if r["event"] == "cycle_imaged"}
+    called = {r["cycle"]: r["wall_elapsed_s"] for r in log if r["event"] == "cycle_complete"}
     lags = [sum(1 for c, t in imaged.items() if t <= imaged[cycle] and called.get(c, 1e18)
                 > imaged[cycle]) for cycle in sorted(imaged)]
-    virtual_s = max(r["t_s"] for r in log if r["kind"] == "telemetry")
+    virtual_s = max(r["t_s"] for r in log if r["event"] == "telemetry")
     per_cycle = [imaged[c] - imaged.get(c - 1, 0.0) for c in sorted(imaged)]
     print(f"{'cycle':>6}{'imaged at (s)':>15}{'called at (s)':>15}{'lag (cycles)':>14}")
     for cycle, lag in zip(sorted(imaged), lags, strict=True):

@@ -6,6 +6,7 @@ import pytest
 from opensbs.protocol.control import Fault
 from opensbs.recipe import FluidicsStep, ThermalStep, WaitStep
 from opensbs.run import BoardDriver, InstrumentError, LockstepPacer
+from opensbs.runfolder.events import Event
 from opensbs.sim.board import SimBoard, SimBoardDevice
 from opensbs.sim.usb.backend import VirtualUsbBus
 from opensbs.usb.discovery import open_controller
@@ -18,10 +19,15 @@ def rig() -> Iterator[tuple[BoardDriver, SimBoard, list]]:
     bus.attach(SimBoardDevice(board, serial_number="T-0"))
     events: list[tuple[str, dict]] = []
     driver = BoardDriver(open_controller(backend=bus.backend),
-                         lambda kind, **f: events.append((kind, f)), LockstepPacer(board))
+                         lambda e: events.append(_kind_and_fields(e)), LockstepPacer(board))
     driver.connect()
     yield driver, board, events
     driver.close()
+
+
+def _kind_and_fields(event: Event) -> tuple[str, dict]:
+    record = event.record()
+    return record.pop("event"), record
 
 
 def _commands(events: list) -> list[tuple]:
@@ -100,7 +106,7 @@ def test_heartbeat_loss_left_by_a_dead_host_is_cleared_on_reconnect():
     board.advance_ms(10_000)
     events: list[tuple[str, dict]] = []
     driver = BoardDriver(open_controller(backend=bus.backend),
-                         lambda kind, **f: events.append((kind, f)), LockstepPacer(board))
+                         lambda e: events.append(_kind_and_fields(e)), LockstepPacer(board))
     assert driver.client.status()["faults"] == int(Fault.HEARTBEAT_LOST)
     driver.connect()
     try:
@@ -117,7 +123,7 @@ def test_other_latched_faults_refuse_the_connection():
     bus.attach(SimBoardDevice(board, serial_number="T-2"))
     board.plant.zones[0].sensor_fault = "short"
     board.advance_ms(1_000)
-    driver = BoardDriver(open_controller(backend=bus.backend), lambda kind, **f: None,
+    driver = BoardDriver(open_controller(backend=bus.backend), lambda e: None,
                          LockstepPacer(board))
     try:
         with pytest.raises(InstrumentError, match="THERMISTOR_SHORT"):

@@ -90,9 +90,9 @@ def test_stop_is_recorded_once_space_is_back(site, tmp_path, monkeypatch, instru
     assert stopped.value.problems == []
     _board_is_safe(instruments[-1])
     log = read_run_log(out / "run_log.jsonl")
-    stop = max(i for i, r in enumerate(log) if r["kind"] == "stop")
+    stop = max(i for i, r in enumerate(log) if r["event"] == "stop")
     assert "disk full" in log[stop]["message"]
-    assert [(r["name"], r["acked"]) for r in log[stop:] if r["kind"] == "command"] == [
+    assert [(r["name"], r["acked"]) for r in log[stop:] if r["event"] == "command"] == [
         ("heater_off", True), ("pump_stop", True)]
     [record] = [r for r in Journal(out / "journal.jsonl").read().records
                 if r["event"] == "stopped"]

@@ -11,6 +11,7 @@ from opensbs.cli import app
 from opensbs.recipe import ThermalStep
 from opensbs.run import BoardDriver, LockstepPacer, RunRequest, start_run
 from opensbs.runfolder import read_run_log
+from opensbs.runfolder.events import TelemetrySample
 from opensbs.sim.board import SimBoard, SimBoardDevice
 from opensbs.sim.usb.backend import VirtualUsbBus
 from opensbs.sim.usb.faults import FaultKind, FaultSpecError, parse_fault_spec
@@ -43,7 +44,7 @@ def test_bad_fault_specs_are_typed_errors(spec, message):
 def _recorded(root) -> dict[tuple[str, str], int]:
     counts: dict[tuple[str, str], int] = {}
     for r in read_run_log(root / "run_log.jsonl"):
-        if r["kind"] == "link_fault":
+        if r["event"] == "link_fault":
             key = (r["link"], r["fault"])
             counts[key] = counts.get(key, 0) + int(r.get("count") or 1)
     return counts
@@ -86,8 +87,8 @@ def test_a_failing_telemetry_callback_does_not_kill_the_control_link():
     bus.attach(SimBoardDevice(board, serial_number="T-0"))
     disk_full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "run_log.jsonl")
 
-    def on_event(kind, **fields):
-        if kind == "telemetry":
+    def on_event(event):
+        if isinstance(event, TelemetrySample):
             raise disk_full
 
     driver = BoardDriver(open_controller(backend=bus.backend), on_event, LockstepPacer(board))

@@ -27,9 +27,9 @@ def test_sigterm_and_sighup_stop_safely_and_resume(signum, tmp_path, micro_refer
     state = journal.read()
     assert not state.finished and state.records[-1]["reason"] == name
     log = read_run_log(out / "run_log.jsonl")
-    stop = max(i for i, r in enumerate(log) if r["kind"] == "stop")
+    stop = max(i for i, r in enumerate(log) if r["event"] == "stop")
     assert name in log[stop]["message"] and "cycle 5" in log[stop]["message"]
-    assert [(r["name"], r["acked"]) for r in log[stop:] if r["kind"] == "command"] == [
+    assert [(r["name"], r["acked"]) for r in log[stop:] if r["event"] == "command"] == [
         ("heater_off", True), ("pump_stop", True)]
     start_run(RunRequest(resume=out))
     assert calls_bytes(out) == calls_bytes(micro_reference)

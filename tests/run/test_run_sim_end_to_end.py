@@ -126,14 +126,14 @@ def test_interop_reader_agrees_with_summary(reference_run: Path):
 
 def test_run_log_records_commands_telemetry_and_safe_stop(reference_run: Path):
     log = read_run_log(reference_run / "run_log.jsonl")
-    kinds = {r["kind"] for r in log}
+    kinds = {r["event"] for r in log}
     assert {"identify", "command", "telemetry", "step_done", "cycle_imaged",
-            "cycle_basecalled", "finished"} <= kinds
-    commands = [r["name"] for r in log if r["kind"] == "command"]
+            "cycle_complete", "finished"} <= kinds
+    commands = [r["name"] for r in log if r["event"] == "command"]
     assert {"valve_select", "pump_move", "heater_set", "trigger_program"} <= set(commands)
     assert commands.count("trigger_program") == CYCLES * len(TILES) * 4
     assert commands[-2:] == ["heater_off", "pump_stop"]
-    temps = [r["temperature_mc"] for r in log if r["kind"] == "telemetry"]
+    temps = [r["temperature_mc"] for r in log if r["event"] == "telemetry"]
     assert max(temps) > 59_000  # the flow cell really reached the 60 C set-point
 
 
@@ -159,11 +159,11 @@ def test_resume_gives_the_same_bcls_and_fastq(reference_run: Path, tmp_path: Pat
         assert f"opensbs run --resume {out}" in output.replace("\n", "")
         assert "Traceback" not in output
         log = read_run_log(out / "run_log.jsonl")
-        stop = max(i for i, r in enumerate(log) if r["kind"] == "stop")
+        stop = max(i for i, r in enumerate(log) if r["event"] == "stop")
         assert how in log[stop]["message"]
-        assert [r["name"] for r in log[stop:] if r["kind"] == "command"] == [
+        assert [r["name"] for r in log[stop:] if r["event"] == "command"] == [
             "heater_off", "pump_stop"]
-        assert not [r for r in log[stop:] if r["kind"] == "fault"]  # both were ACKed
+        assert not [r for r in log[stop:] if r["event"] == "fault"]  # both were ACKed
         assert state.records[-1]["event"] == "stopped" and state.records[-1]["reason"] == how
     result = subprocess.run(_opensbs("run", "--resume", str(out), "--no-live"),
                             capture_output=True, text=True, timeout=120)
@@ -237,7 +237,7 @@ def test_usb_disconnect_stops_safely_and_resumes_identically(reference_run: Path
                   unplug_camera_after_cycle_3)
     assert 3 <= stopped.value.completed_cycles < CYCLES
     log = read_run_log(out / "run_log.jsonl")
-    assert any(r["kind"] == "stop" and "vanished" in r["message"] for r in log)
+    assert any(r["event"] == "stop" and "vanished" in r["message"] for r in log)
     monkeypatch.undo()
     start_run(RunRequest(resume=out))
     assert _calls_bytes(out) == _calls_bytes(reference_run)
@@ -261,8 +261,8 @@ def test_base_caller_failure_stops_the_run_safely(tmp_path: Path, monkeypatch):
         start_run(RunRequest(sim=True, recipe=TINY, out=tmp_path / "run", seed=5))
     assert stopped.value.completed_cycles < CYCLES
     log = read_run_log(tmp_path / "run" / "run_log.jsonl")
-    stop = max(i for i, r in enumerate(log) if r["kind"] == "stop")
-    assert [r["name"] for r in log[stop:] if r["kind"] == "command"] == ["heater_off",
+    stop = max(i for i, r in enumerate(log) if r["event"] == "stop")
+    assert [r["name"] for r in log[stop:] if r["event"] == "command"] == ["heater_off",
                                                                          "pump_stop"]
-    assert all(r["acked"] for r in log[stop:] if r["kind"] == "command")
+    assert all(r["acked"] for r in log[stop:] if r["event"] == "command")
     assert not Journal(tmp_path / "run" / "journal.jsonl").read().finished

@@ -12,6 +12,14 @@ from opensbs.runfolder import (
     build_summary,
     cycle_tile_metrics,
 )
+from opensbs.runfolder.events import (
+    CycleComplete,
+    CycleImaged,
+    CycleStart,
+    FaultEvent,
+    StepDone,
+    TelemetrySample,
+)
 
 
 def synthetic_run(root: Path, seed: int = 3):
@@ -54,16 +62,14 @@ def synthetic_run(root: Path, seed: int = 3):
     folder.write_interop(tiles, metrics)
     with RunLog(folder.layout.run_log) as log:
         for t_s in range(0, 60 * recipe.total_cycles, 10):  # 59.5 C at each thermal step's end
-            log.write("telemetry", t_s=float(t_s), temperature_mc=59500 + 100 * (t_s % 60 != 50),
-                      setpoint_mc=60000)
+            log.write(TelemetrySample(float(t_s), 59500 + 100 * (t_s % 60 != 50), 60000))
         for cycle in range(1, recipe.total_cycles + 1):
-            log.write("cycle_start", cycle=cycle, t_s=60.0 * (cycle - 1))
-            log.write("step_done", cycle=cycle, step="fluidics", duration_s=30.0)
-            log.write("step_done", cycle=cycle, step="thermal", duration_s=20.0,
-                      setpoint_mc=60000)
-            log.write("cycle_imaged", cycle=cycle, wall_elapsed_s=0.5 * cycle)
-            log.write("cycle_basecalled", cycle=cycle, wall_elapsed_s=0.5 * cycle + 0.7)
-        log.write("fault", t_s=3.0, message="OVER_TEMPERATURE zone 0 at 101000 mC")
+            log.write(CycleStart(cycle, 60.0 * (cycle - 1)))
+            log.write(StepDone(cycle, "fluidics", 30.0))
+            log.write(StepDone(cycle, "thermal", 20.0, extra={"setpoint_mc": 60000}))
+            log.write(CycleImaged(cycle, wall_elapsed_s=0.5 * cycle))
+            log.write(CycleComplete(cycle, wall_elapsed_s=0.5 * cycle + 0.7))
+        log.write(FaultEvent("OVER_TEMPERATURE zone 0 at 101000 mC", t_s=3.0))
     summary = build_summary([r.cycles for r in recipe.reads], tiles, metrics,
                             run_id=folder.identity.run_id, channel_names=recipe.channel_names)
     folder.write_summary(summary)

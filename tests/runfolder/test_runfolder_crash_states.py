@@ -18,6 +18,7 @@ from opensbs.runfolder import (
     atomic,
     read_run_log_contents,
 )
+from opensbs.runfolder.events import CycleComplete, Finished
 
 START = ('{"event":"start","run_id":"r","run_number":1,"date_yymmdd":"260101","seed":1,'
          '"sim":true,"recipe_sha256":"00"}\n')
@@ -52,7 +53,7 @@ def test_journal_as_a_directory_is_a_typed_error(tmp_path):
     with pytest.raises(RunFolderError, match="is a directory"):
         Journal(tmp_path / "journal.jsonl").read()
     with pytest.raises(RunFolderError, match="is a directory"):
-        Journal(tmp_path / "journal.jsonl").append("finished")
+        Journal(tmp_path / "journal.jsonl").append(Finished())
 
 
 def test_torn_tail_is_reported_then_cut_before_the_next_append(tmp_path):
@@ -61,7 +62,7 @@ def test_torn_tail_is_reported_then_cut_before_the_next_append(tmp_path):
                        + torn)
     state = journal.read()
     assert (state.completed_cycles, state.torn_tail_bytes) == (1, len(torn))
-    journal.append("cycle_complete", cycle=2)
+    journal.append(CycleComplete(2))
     state = journal.read()
     assert (state.completed_cycles, state.torn_tail_bytes) == (2, 0)
     assert journal.path.read_bytes().count(b"\n") == 3
@@ -74,16 +75,16 @@ def test_invalid_utf8_in_a_torn_tail_is_only_a_torn_tail(tmp_path):
 
 def test_run_log_reads_tolerantly_and_a_reopened_log_cuts_its_torn_tail(tmp_path):
     path = tmp_path / "run_log.jsonl"
-    torn = b'{"kind":"c","x":'
-    path.write_bytes(b'{"kind":"a"}\nnull\n\xff\xfe\n{"kind":"b"}\n' + torn)
+    torn = b'{"event":"c","x":'
+    path.write_bytes(b'{"event":"a"}\nnull\n\xff\xfe\n{"event":"b"}\n' + torn)
     contents = read_run_log_contents(path)
-    assert [r["kind"] for r in contents.records] == ["a", "b"]
+    assert [r["event"] for r in contents.records] == ["a", "b"]
     assert contents.bad_lines == [2, 3] and contents.torn_tail_bytes == len(torn)
     with RunLog(path) as log:
         assert log.cut_tail_bytes == len(torn)
-        log.write("d")
+        log.write(Finished())
     contents = read_run_log_contents(path)
-    assert [r["kind"] for r in contents.records] == ["a", "b", "d"]
+    assert [r["event"] for r in contents.records] == ["a", "b", "finished"]
     assert contents.torn_tail_bytes == 0
 
 
@@ -98,10 +99,10 @@ def test_a_failed_append_leaves_no_half_record(tmp_path, monkeypatch):
 
     monkeypatch.setattr(atomic, "write_fully", half_then_full)
     with pytest.raises(OSError, match="No space left"):
-        journal.append("cycle_complete", cycle=1)
+        journal.append(CycleComplete(1))
     assert journal.path.read_bytes() == before
     monkeypatch.undo()
-    journal.append("cycle_complete", cycle=1)
+    journal.append(CycleComplete(1))
     assert journal.read().completed_cycles == 1
 
 

@@ -20,7 +20,17 @@ import numpy as np
 from plotly.offline import get_plotlyjs
 
 from ..recipe import Recipe, parse_recipe
-from ..runfolder import RunFolderError, RunFolderLayout, atomic_write_text, read_run_log
+from ..runfolder import RunFolderError, RunFolderLayout, atomic_write_text, read_events
+from ..runfolder.events import (
+    CycleComplete,
+    CycleImaged,
+    CycleStart,
+    Event,
+    FaultEvent,
+    StepDone,
+    Stop,
+    TelemetrySample,
+)
 from ..runfolder.summary import read_summary
 from .figures import Figure, cycle_figures, thermal_figure, timeline_figure
 from .flowcell import flowcell_metrics
@@ -125,36 +135,36 @@ def _tile_table(summary: dict[str, Any]) -> str:
             f"{rows}</table>")
 
 
-def thermal_steps(log: list[dict[str, Any]], recipe: Recipe | None) -> list[dict[str, Any]]:
+def thermal_steps(log: list[Event], recipe: Recipe | None) -> list[dict[str, Any]]:
     """Per thermal step run: cycle, step index in the cycle, set-point and the temperature of
     the telemetry sample closest to the step's end (instrument clock)."""
-    telemetry = [r for r in log if r.get("kind") == "telemetry" and "temperature_mc" in r]
+    telemetry = [r for r in log if isinstance(r, TelemetrySample) and r.temperature_mc is not None]
     if not telemetry or recipe is None:
         return []
-    times = np.array([r["t_s"] for r in telemetry])
+    times = np.array([r.t_s for r in telemetry])
     kinds = [step.step for step in recipe.cycle]
     out, t_s, position = [], 0.0, 0
     for r in log:
-        if r.get("kind") == "cycle_start":
-            t_s, position = float(r["t_s"]), 0
-        elif r.get("kind") == "step_done":
-            t_s += float(r["duration_s"])
-            while position < len(kinds) and kinds[position] != r["step"]:
+        if isinstance(r, CycleStart):
+            t_s, position = float(r.t_s), 0
+        elif isinstance(r, StepDone):
+            t_s += float(r.duration_s)
+            while position < len(kinds) and kinds[position] != r.step:
                 position += 1
-            if r["step"] == "thermal" and "setpoint_mc" in r:
+            if r.step == "thermal" and "setpoint_mc" in r.extra:
                 sample = telemetry[int(np.argmin(np.abs(times - t_s)))]
-                out.append({"cycle": r["cycle"], "index": position + 1,
-                            "setpoint_c": r["setpoint_mc"] / 1000,
-                            "measured_c": sample["temperature_mc"] / 1000})
+                out.append({"cycle": r.cycle, "index": position + 1,
+                            "setpoint_c": r.extra["setpoint_mc"] / 1000,
+                            "measured_c": (sample.temperature_mc or 0) / 1000})
             position += 1
     return out
 
 
-def _step_table(log: list[dict[str, Any]], thermal: list[dict[str, Any]]) -> str:
+def _step_table(log: list[Event], thermal: list[dict[str, Any]]) -> str:
     durations: dict[str, list[float]] = defaultdict(list)
     for r in log:
-        if r.get("kind") == "step_done":
-            durations[r["step"]].append(r["duration_s"])
+        if isinstance(r, StepDone):
+            durations[r.step].append(r.duration_s)
     if not durations:
         return ""
     rows = "".join(f"<tr><td>{escape(k)}</td><td>{len(v)}</td><td>{np.mean(v):.1f}</td>"
@@ -174,16 +184,17 @@ def _step_table(log: list[dict[str, Any]], thermal: list[dict[str, Any]]) -> str
             f"<th>Mean (s)</th><th>Total (min)</th></tr>{rows}</table>{thermal_table}")
 
 
-def _fault_table(log: list[dict[str, Any]], summary: dict[str, Any]) -> str:
-    faults = [r for r in log if r.get("kind") in ("fault", "stop")]
+def _fault_table(log: list[Event], summary: dict[str, Any]) -> str:
+    faults = [r for r in log if isinstance(r, FaultEvent | Stop)]
     recorded = (summary.get("link_faults") or {}).get("recorded") or {}
     out = "<h2>Faults and stops</h2>"
     if not faults:
         out += "<p id='faults'>None.</p>"
     else:
         rows = "".join(
-            f"<tr><td>{escape(str(r.get('t_s', '')))}</td><td>{escape(r['kind'])}</td>"
-            f"<td style='text-align:left'>{escape(str(r.get('message', '')))}</td></tr>"
+            f"<tr><td>{'' if isinstance(r, Stop) or r.t_s is None else r.t_s}</td>"
+            f"<td>{escape(r.KIND)}</td>"
+            f"<td style='text-align:left'>{escape(r.message)}</td></tr>"
             for r in faults)
         out += (f"<table id='faults'><tr><th>t (s)</th><th>Kind</th><th>What</th></tr>{rows}"
                 "</table>")
@@ -216,7 +227,7 @@ def build_report(run_dir: Path | str) -> str:
             f"{layout.summary}: missing: the run has not finished (continue it with `opensbs run "
             f"--resume {layout.root}`), or {layout.root} is not a run folder")
     summary = read_summary(layout.summary)
-    log = read_run_log(layout.run_log) if layout.run_log.exists() else []
+    log = read_events(layout.run_log) if layout.run_log.exists() else []
     recipe = _recipe(layout)
     channels = summary.get("channel_names", ["A", "C", "G", "T"])
     interop = InterOp.read(layout)
@@ -225,8 +236,10 @@ def build_report(run_dir: Path | str) -> str:
     thermal = thermal_steps(log, recipe)
     figures = cycle_figures(interop, channels)
     extra = [thermal_figure(thermal), timeline_figure(
-        [(r["wall_elapsed_s"], r["cycle"]) for r in log if r.get("kind") == "cycle_imaged"],
-        [(r["wall_elapsed_s"], r["cycle"]) for r in log if r.get("kind") == "cycle_basecalled"])]
+        [(r.wall_elapsed_s, r.cycle) for r in log
+         if isinstance(r, CycleImaged) and r.wall_elapsed_s is not None],
+        [(r.wall_elapsed_s, r.cycle) for r in log
+         if isinstance(r, CycleComplete) and r.wall_elapsed_s is not None])]
     figures += [f for f in extra if f is not None]
     flowcell = json.dumps(flowcell_metrics(interop, channels),
                           separators=(",", ":")).replace("</", "<\\/")

@@ -16,13 +16,13 @@ from __future__ import annotations
 import io
 import queue
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from ..basecall.pipeline import CycleCalls, TileBasecaller
 from ..runfolder import Journal, RunFolder, atomic_write_bytes
+from ..runfolder.events import CycleComplete, OnEvent
 from .image_figures import record_image_figures
 from .progress import RunProgress
 from .running_figures import RunningFigures
@@ -59,7 +59,7 @@ class BasecallWorker:
     _STOP = None
 
     def __init__(self, folder: RunFolder, callers: dict[int, TileBasecaller], journal: Journal,
-                 progress: RunProgress, on_event: Callable[..., None],
+                 progress: RunProgress, on_event: OnEvent,
                  max_queued_cycles: int = MAX_QUEUED_CYCLES, resume_from: int = 0,
                  figures: RunningFigures | None = None, stop: StopRequest | None = None) -> None:
         self.folder = folder
@@ -154,12 +154,11 @@ class BasecallWorker:
     def _cycle_done(self, cycle: int) -> None:
         """Every tile's calls of `cycle` are on disk: journal it, show it."""
         if cycle > self.resume_from:
-            self.journal.append("cycle_complete", cycle=cycle)
+            self.journal.append(CycleComplete(cycle))
         self._complete = cycle
         with self.progress.lock:
             self.progress.basecalled_cycle = cycle
-        self.on_event("cycle_basecalled", cycle=cycle,
-                      wall_elapsed_s=round(self.progress.elapsed_s(), 3))
+        self.on_event(CycleComplete(cycle, wall_elapsed_s=round(self.progress.elapsed_s(), 3)))
 
     def _run(self) -> None:
         try:

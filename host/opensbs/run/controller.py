@@ -27,6 +27,18 @@ from ..basecall.focus import FWHM_PER_SIGMA
 from ..basecall.pipeline import TileBasecaller
 from ..recipe import FluidicsStep, ImageStep, Recipe, ThermalStep, WaitStep
 from ..runfolder import Journal, RunFolder, RunFolderError, RunLog, atomic_write_bytes
+from ..runfolder.events import (
+    Command,
+    CycleImaged,
+    CycleStart,
+    Event,
+    FaultEvent,
+    Finished,
+    OnEvent,
+    StepDone,
+    Stop,
+    Stopped,
+)
 from .calling import BasecallWorker
 from .finalize import TileResult, finalize_run
 from .instrument import BoardDriver
@@ -124,7 +136,7 @@ def keep_images(folder: RunFolder, cycle: int, tile: int, images: np.ndarray,
 
 
 def _run_steps(setup: RunSetup, cycle: int, worker: BasecallWorker,
-               on_event: Callable[..., None]) -> None:
+               on_event: OnEvent) -> None:
     board, progress = setup.board, setup.progress
     for index, step in enumerate(setup.recipe.cycle):
         board.check_running()
@@ -153,13 +165,11 @@ def _run_steps(setup: RunSetup, cycle: int, worker: BasecallWorker,
                     progress.frames_received = setup.imager.frames_received
                     progress.frames_dropped = setup.imager.frames_dropped
                     progress.bytes_received = setup.imager.bytes_received
-            on_event("step_done", cycle=cycle, step="image",
-                     duration_s=(board.now_ms() - start_ms) / 1000,
-                     wall_s=round(progress.elapsed_s() - wall_start, 4))
+            on_event(StepDone(cycle, "image", (board.now_ms() - start_ms) / 1000,
+                              round(progress.elapsed_s() - wall_start, 4)))
             continue
-        on_event("step_done", cycle=cycle, step=record.step,
-                 duration_s=(record.end_ms - record.start_ms) / 1000,
-                 wall_s=round(progress.elapsed_s() - wall_start, 4), **record.details)
+        on_event(StepDone(cycle, record.step, (record.end_ms - record.start_ms) / 1000,
+                          round(progress.elapsed_s() - wall_start, 4), record.details))
 
 
 def _try_record(what: Callable[[], None]) -> str | None:
@@ -182,43 +192,38 @@ def stop_reason(exc: BaseException) -> str:
     return f"{exc}"
 
 
-def safe_stop_and_log(board: BoardDriver, on_event: Callable[..., None],
-                      stop_record: dict[str, Any] | None = None) -> list[str]:
-    """Heater off and pump stopped first; then (each write allowed to fail) the `stop` record,
-    one `command` record per stop command and a `fault` if one was not acknowledged. Returns
+def safe_stop_and_log(board: BoardDriver, on_event: OnEvent,
+                      stop: Stop | None = None) -> list[str]:
+    """Heater off and pump stopped first; then (each write allowed to fail) the `Stop` event,
+    one `Command` per stop command and a `FaultEvent` if one was not acknowledged. Returns
     what could not be done or recorded."""
     sent = board.safe_stop()
     problems = [f"{name}: {error}" for name, error in sent if error is not None]
-    records: list[tuple[str, dict[str, Any]]] = []
-    if stop_record is not None:
-        records.append(("stop", stop_record))
+    records: list[Event] = [] if stop is None else [stop]
     t_s = board.now_ms() / 1000
-    records += [("command", {"t_s": t_s, "name": name, "acked": error is None})
-                for name, error in sent]
+    records += [Command(name, t_s=t_s, acked=error is None) for name, error in sent]
     if problems:
-        records.append(("fault", {"t_s": t_s,
-                                  "message": "safe stop incomplete: " + "; ".join(problems)}))
+        records.append(FaultEvent("safe stop incomplete: " + "; ".join(problems), t_s=t_s))
     unrecorded = []
     error = _try_record(board.link_faults.poll)  # faults met while stopping
     if error is not None:
         unrecorded.append(error)
-    for kind, fields in records:
-        error = _try_record(lambda: on_event(kind, **fields))  # noqa: B023 - called at once
+    for event in records:
+        error = _try_record(lambda: on_event(event))  # noqa: B023 - called at once
         if error is not None:
             unrecorded.append(error)
     return problems + [f"run log: {e}" for e in unrecorded[:1]]
 
 
-def _stop(setup: RunSetup, worker: BasecallWorker, on_event: Callable[..., None], cycle: int,
+def _stop(setup: RunSetup, worker: BasecallWorker, on_event: OnEvent, cycle: int,
           exc: BaseException) -> RunStopped:
     """The stop path: safe stop first, then record what can be recorded."""
     reason = stop_reason(exc)
-    problems = safe_stop_and_log(setup.board, on_event, {
-        "cycle": cycle, "message": f"stopping at cycle {cycle}: {reason}"})
+    problems = safe_stop_and_log(setup.board, on_event,
+                                 Stop(cycle, f"stopping at cycle {cycle}: {reason}"))
     worker.abandon()
     completed = max(setup.progress.basecalled_cycle, setup.resume_from)
-    error = _try_record(lambda: setup.journal.append("stopped", cycle=cycle,
-                                                     completed_cycles=completed, reason=reason))
+    error = _try_record(lambda: setup.journal.append(Stopped(cycle, completed, reason)))
     if error is not None:
         problems.append(f"journal: {error}")
     return RunStopped(setup.folder, completed, reason, problems)
@@ -231,11 +236,11 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
     Raises RunStopped on a stop request or any failure, after the safe stop."""
     recipe, progress, log = setup.recipe, setup.progress, setup.log
 
-    def on_event(kind: str, **fields: Any) -> None:
-        if kind == "fault":
+    def on_event(event: Event) -> None:
+        if isinstance(event, FaultEvent):
             with progress.lock:
-                progress.faults.append(str(fields.get("message", "")))
-        log.write(kind, **fields)
+                progress.faults.append(event.message)
+        log.write(event)
 
     worker = BasecallWorker(setup.folder, setup.callers, setup.journal, progress, on_event,
                             resume_from=setup.resume_from,
@@ -254,13 +259,12 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
                 for tile in recipe.flowcell.tile_numbers():
                     worker.submit(cycle, tile, load_stored_images(setup.folder, cycle, tile))
                 continue
-            on_event("cycle_start", cycle=cycle, t_s=setup.board.now_ms() / 1000,
-                     replay=cycle <= setup.imaged_before)
+            on_event(CycleStart(cycle, setup.board.now_ms() / 1000,
+                                replay=cycle <= setup.imaged_before))
             _run_steps(setup, cycle, worker, on_event)
             if setup.store_images and cycle > setup.imaged_before:
-                setup.journal.append("cycle_imaged", cycle=cycle)
-            on_event("cycle_imaged", cycle=cycle,
-                     wall_elapsed_s=round(progress.elapsed_s(), 3))
+                setup.journal.append(CycleImaged(cycle))
+            on_event(CycleImaged(cycle, wall_elapsed_s=round(progress.elapsed_s(), 3)))
             with progress.lock:
                 progress.max_lag_cycles = max(progress.max_lag_cycles, progress.lag_cycles())
         with progress.lock:
@@ -275,12 +279,12 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
     except Exception as exc:  # a full disk while writing the run folder: resumable
         completed, reason = progress.basecalled_cycle, stop_reason(exc)
         error = _try_record(lambda: setup.journal.append(
-            "stopped", cycle=recipe.total_cycles, completed_cycles=completed, reason=reason))
+            Stopped(recipe.total_cycles, completed, reason)))
         raise RunStopped(setup.folder, completed, reason,
                          [] if error is None else [f"journal: {error}"]) from exc
 
 
-def _finalize(setup: RunSetup, on_event: Callable[..., None]) -> dict[str, Any]:
+def _finalize(setup: RunSetup, on_event: OnEvent) -> dict[str, Any]:
     progress = setup.progress
     with progress.lock:
         progress.step = "writing run folder"
@@ -301,7 +305,7 @@ def _finalize(setup: RunSetup, on_event: Callable[..., None]) -> dict[str, Any]:
     with progress.lock:  # the live view ends on the final figures (its PF already is)
         progress.q30_fraction, progress.error_rate = summary["q30_fraction"], summary["error_rate"]
         progress.truth_error_rate = summary.get("sim_truth_error_rate")
-    setup.journal.append("finished")
+    setup.journal.append(Finished())
     shutil.rmtree(setup.folder.layout.state / "images", ignore_errors=True)  # resume needs none
-    on_event("finished", wall_elapsed_s=round(progress.elapsed_s(), 3))
+    on_event(Finished(wall_elapsed_s=round(progress.elapsed_s(), 3)))
     return summary

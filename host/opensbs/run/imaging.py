@@ -19,12 +19,12 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from ..protocol.image import ControlBits, FrameFlags, ImageFrame, Register
 from ..recipe import Recipe
+from ..runfolder.events import Command, Imaged, LinkFault, OnEvent
 from ..usb.control_client import ControlClient
 from ..usb.image_receiver import ImageReceiver, LinkEvent
 from .stop import StopRequest
@@ -45,7 +45,7 @@ class TriggeredImager:
     """Takes each tile's channel images through the trigger output and the image link."""
 
     def __init__(self, client: ControlClient, receiver: ImageReceiver, recipe: Recipe,
-                 on_event: Callable[..., Any], frame_timeout_s: float = 30.0,
+                 on_event: OnEvent, frame_timeout_s: float = 30.0,
                  advance: Callable[[], None] | None = None,
                  before_retake: Callable[[int, int], None] | None = None,
                  stop: StopRequest | None = None) -> None:
@@ -88,8 +88,8 @@ class TriggeredImager:
     def _on_link_event(self, event: LinkEvent) -> None:
         """Receiver-thread callback: never raises (that would stop the image-link reader)."""
         try:
-            self.on_event("link_fault", link="image", fault=event.kind.value,
-                          sequence=event.sequence, count=event.count, detail=event.detail)
+            self.on_event(LinkFault("image", event.kind.value, event.count,
+                                    sequence=event.sequence, detail=event.detail))
         except Exception as exc:  # noqa: BLE001 - handed to the run's thread
             if self.reader_error is None:
                 self.reader_error = exc
@@ -103,15 +103,15 @@ class TriggeredImager:
     def _record_register_retries(self) -> None:
         retries = self.receiver.stats.register_retries
         if retries != self._register_retries:
-            self.on_event("link_fault", link="image", fault="register_retry",
-                          count=retries - self._register_retries)
+            self.on_event(LinkFault("image", "register_retry", retries - self._register_retries))
             self._register_retries = retries
 
     def _trigger(self, cycle: int, tile: int, channel: int, exposure_us: int) -> None:
         program = {"exposure_us": exposure_us, "period_us": exposure_us + TRIGGER_GAP_US,
                    "pulse_count": 1, "laser_mask": 1 << channel}
-        self.on_event("command", name="trigger_program", output=TRIGGER_OUTPUT, cycle=cycle,
-                      tile=tile, channel=channel, **program)
+        self.on_event(Command("trigger_program", extra={
+            "output": TRIGGER_OUTPUT, "cycle": cycle, "tile": tile, "channel": channel,
+            **program}))
         self.client.trigger_program(TRIGGER_OUTPUT, **program)
         self.client.trigger_arm(TRIGGER_OUTPUT)
         self.client.trigger_fire(TRIGGER_OUTPUT)
@@ -148,26 +148,27 @@ class TriggeredImager:
                 h = frame.header
                 if h.channel != channel:  # a late frame of an earlier exposure
                     self.frames_rejected += 1
-                    self.on_event("link_fault", link="image", fault="stale_frame",
-                                  sequence=h.sequence, detail=f"{where}: channel {h.channel}")
+                    self.on_event(LinkFault("image", "stale_frame", sequence=h.sequence,
+                                            detail=f"{where}: channel {h.channel}"))
                     continue
                 problems = self._problems(frame)
                 if problems:
                     self.frames_rejected += 1
-                    self.on_event("link_fault", link="image", fault="bad_frame",
-                                  sequence=h.sequence, detail=f"{where}: {'; '.join(problems)}")
+                    self.on_event(LinkFault("image", "bad_frame", sequence=h.sequence,
+                                            detail=f"{where}: {'; '.join(problems)}"))
                     return None
                 self.frames_received += 1
                 self.bytes_received += h.payload_length
                 return np.array(frame.pixels, dtype=np.uint16)  # copy out of the buffer
             if sent:  # sent, and the register reply behind it came: lost on the link
-                self.on_event("link_fault", link="image", fault="frame_lost", detail=where)
+                self.on_event(LinkFault("image", "frame_lost", detail=where))
                 return None
             now = time.monotonic()
             if now - start > self.frame_timeout_s:
                 self.frames_rejected += 1
-                self.on_event("link_fault", link="image", fault="frame_timeout",
-                              detail=f"{where}: no frame within {self.frame_timeout_s:.0f} s")
+                self.on_event(LinkFault(
+                    "image", "frame_timeout",
+                    detail=f"{where}: no frame within {self.frame_timeout_s:.0f} s"))
                 return None
             if now >= probe_at:
                 probe_at = now + PROBE_PERIOD_S
@@ -178,8 +179,7 @@ class TriggeredImager:
         for attempt in range(MAX_RETAKES + 1):
             if attempt:
                 self.retakes += 1
-                self.on_event("link_fault", link="image", fault="retake", detail=where,
-                              attempt=attempt)
+                self.on_event(LinkFault("image", "retake", detail=where, attempt=attempt))
                 if self.before_retake is not None:
                     self.before_retake(tile, channel)
             self._trigger(cycle, tile, channel, exposure_us)
@@ -195,5 +195,5 @@ class TriggeredImager:
             self.receiver.write_register(Register.CHANNEL, index)
             images.append(self._take(cycle, tile, index, channel.exposure_us))
         self._record_register_retries()
-        self.on_event("imaged", cycle=cycle, tile=tile, frames=len(images))
+        self.on_event(Imaged(cycle, tile, len(images)))
         return np.stack(images)

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from ..protocol.control import ControlFrame, Fault, MsgType
 from ..recipe import FluidicsStep, Recipe, ThermalStep, WaitStep
+from ..runfolder.events import Command, FaultEvent, Identify, LinkFault, OnEvent, TelemetrySample
 from ..usb.control_client import ControlClient
 from .board_fit import (
     HEATER_ZONE,
@@ -149,10 +150,10 @@ class StepRecord:
 
 
 class BoardDriver:
-    """Runs recipe steps on one controller board; `on_event(kind, fields)` gets every command,
+    """Runs recipe steps on one controller board; `on_event(event)` gets every command,
     telemetry sample (at most one per `telemetry_log_ms` of instrument time) and fault."""
 
-    def __init__(self, client: ControlClient, on_event: Callable[..., None],
+    def __init__(self, client: ControlClient, on_event: OnEvent,
                  pacer: Pacer | None = None, telemetry_log_ms: int = 1000,
                  stop: StopRequest | None = None) -> None:
         self.client = client
@@ -182,7 +183,7 @@ class BoardDriver:
         self._unsubscribe = self.client.subscribe(
             self._on_frame, {MsgType.TELEMETRY, MsgType.FAULT_EVENT, MsgType.BOOT})
         self.pacer.start(self.client)
-        self.on_event("identify", **{k: v for k, v in identity.items() if k != "_io"})
+        self.on_event(Identify({k: v for k, v in identity.items() if k != "_io"}))
         return identity
 
     def _clear_heartbeat_loss(self) -> None:
@@ -195,7 +196,7 @@ class BoardDriver:
         if faults != Fault.HEARTBEAT_LOST:
             raise InstrumentError(f"the board has latched faults {faults.name}: check the "
                                   "instrument, then clear them (`opensbs board` tools)")
-        self.on_event("command", name="fault_clear", faults=faults.name)
+        self.on_event(Command("fault_clear", extra={"faults": faults.name}))
         self.client.fault_clear(int(faults))
 
     def check_recipe(self, recipe: Recipe) -> None:
@@ -238,8 +239,7 @@ class BoardDriver:
         period = self._telemetry_period_ms = min(self._telemetry_period_ms or interval, interval)
         lost = round(interval / period) - 1
         if lost > 0:
-            self.on_event("link_fault", link="control", fault="telemetry_lost", count=lost,
-                          t_s=now_ms / 1000)
+            self.on_event(LinkFault("control", "telemetry_lost", lost, t_s=now_ms / 1000))
 
     def _handle_frame(self, frame: ControlFrame) -> None:
         f = frame.fields
@@ -260,10 +260,8 @@ class BoardDriver:
             t.samples += 1
             if t.uptime_ms - self._last_logged_ms >= self.telemetry_log_ms:
                 self._last_logged_ms = t.uptime_ms
-                self.on_event("telemetry", t_s=t.uptime_ms / 1000,
-                              temperature_mc=t.temperature_mc, setpoint_mc=t.setpoint_mc,
-                              pump_position_nl=t.pump_position_nl, valve_port=t.valve_port,
-                              faults=t.faults)
+                self.on_event(TelemetrySample(t.uptime_ms / 1000, t.temperature_mc, t.setpoint_mc,
+                                              t.pump_position_nl, t.valve_port, t.faults))
         elif frame.msg_type == MsgType.FAULT_EVENT:
             names = Fault(int(f["faults"])).name if f["faults"] else "none"
             try:
@@ -271,10 +269,10 @@ class BoardDriver:
             except ValueError:
                 fault = f"bit {f['fault']}"
             message = f"{fault} (source {f['source']}, value {f['value']}); latched: {names}"
-            self.on_event("fault", t_s=self.telemetry.uptime_ms / 1000, message=message)
+            self.on_event(FaultEvent(message, t_s=self.telemetry.uptime_ms / 1000))
         elif frame.msg_type == MsgType.BOOT:
-            self.on_event("fault", t_s=self.telemetry.uptime_ms / 1000,
-                          message=f"controller board rebooted (cause {f['reset_cause']})")
+            self.on_event(FaultEvent(f"controller board rebooted (cause {f['reset_cause']})",
+                                     t_s=self.telemetry.uptime_ms / 1000))
 
     # -- waiting on the instrument clock -------------------------------------------------------
 
@@ -302,7 +300,7 @@ class BoardDriver:
                 raise InstrumentError(f"{exc} (during {what})") from None
 
     def _command(self, name: str, call: Callable[..., None], **fields: Any) -> None:
-        self.on_event("command", t_s=self.now_ms() / 1000, name=name, **fields)
+        self.on_event(Command(name, t_s=self.now_ms() / 1000, extra=fields))
         call(**fields)
 
     # -- steps ---------------------------------------------------------------------------------

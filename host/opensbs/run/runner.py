@@ -27,8 +27,16 @@ from typing import Any
 from .. import __version__
 from ..basecall.pipeline import TileBasecaller
 from ..recipe import Recipe, default_recipe_text, load_recipe, parse_recipe
-from ..runfolder import RunFolder, RunFolderError, RunLog, read_run_log
+from ..runfolder import RunFolder, RunFolderError, RunLog, read_events
 from ..runfolder.completion import write_completion_files
+from ..runfolder.events import (
+    Event,
+    FaultEvent,
+    FaultsInjected,
+    Resume,
+    TelemetrySample,
+    TornTailDropped,
+)
 from ..usb.errors import DeviceNotFoundError, NoUsbBackendError, TransportError
 from .controller import RunSetup, execute_run
 from .imaging import TriggeredImager
@@ -121,13 +129,13 @@ def _connected(session: Session, recipe: Recipe, log: RunLog, progress: RunProgr
                                        session.start.get("preset"), faults)
     speed = request.speed
 
-    def on_event(kind: str, **fields: Any) -> None:
-        if kind == "telemetry":
+    def on_event(event: Event) -> None:
+        if isinstance(event, TelemetrySample):
             with progress.lock:
-                progress.temperature_mc = fields.get("temperature_mc")
-                progress.setpoint_mc = fields.get("setpoint_mc")
-                progress.instrument_s = float(fields.get("t_s", 0.0))
-        log.write(kind, **fields)
+                progress.temperature_mc = event.temperature_mc
+                progress.setpoint_mc = event.setpoint_mc
+                progress.instrument_s = event.t_s
+        log.write(event)
 
     pacer: Pacer
     advance: Callable[[], None] | None = None
@@ -157,7 +165,7 @@ def _link_fault_summary(session: Session, faults: LinkFaults
     """summary.json's link faults: what the run log recorded (over every resume), and what the
     virtual links injected in this process (with --faults)."""
     summary: dict[str, Any] = {
-        "recorded": count_link_faults(read_run_log(session.folder.layout.run_log))}
+        "recorded": count_link_faults(read_events(session.folder.layout.run_log))}
     if faults:
         summary["injected"] = injected_counts(faults)
     return summary
@@ -218,12 +226,11 @@ def _run_session(session: Session, request: RunRequest,
     try:
         log = RunLog(session.folder.layout.run_log)
         if session.completed_cycles or session.imaged_cycles:
-            log.write("resume", completed_cycles=session.completed_cycles,
-                      imaged_cycles=session.imaged_cycles)
+            log.write(Resume(session.completed_cycles, session.imaged_cycles))
         for name, cut in (("journal.jsonl", session.torn_tail_bytes),
                           ("run_log.jsonl", log.cut_tail_bytes)):
             if cut:
-                log.write("torn_tail_dropped", file=name, bytes=cut)
+                log.write(TornTailDropped(name, cut))
     except OSError as exc:  # nothing has moved on the instrument yet
         raise RunFolderError(f"{exc.filename}: cannot write the run log: {exc.strerror}"
                              ) from None
@@ -248,11 +255,11 @@ def _run_session(session: Session, request: RunRequest,
                     setup.live_truth = lambda tile: tile_truth(instrument, tile)
                 summary = execute_run(setup)
         except TransportError as exc:
-            _log_quietly(log, "fault", message=f"link failure: {exc}")
+            _log_quietly(log, FaultEvent(f"link failure: {exc}"))
             raise
         finally:
             if faults:  # what this process's virtual links injected, however it ended
-                _log_quietly(log, "faults_injected", **injected_counts(faults))
+                _log_quietly(log, FaultsInjected(injected_counts(faults)))
     _write_completion(session)  # last: run watchers start copying when they appear
     return RunOutcome(session, summary)
 
@@ -266,8 +273,8 @@ def _write_completion(session: Session) -> None:
                              f"could not be written: {exc.strerror}") from None
 
 
-def _log_quietly(log: RunLog, kind: str, **fields: Any) -> None:
+def _log_quietly(log: RunLog, event: Event) -> None:
     try:
-        log.write(kind, **fields)
+        log.write(event)
     except OSError:
         pass  # a full disk: the record is lost, the run's outcome stands

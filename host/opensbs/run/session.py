@@ -29,6 +29,7 @@ from ..runfolder import (
     remove_partials,
 )
 from ..runfolder.completion import COMPLETION_FILES
+from ..runfolder.events import Start
 from ..runfolder.lock import LOCK_NAME
 from ..runfolder.run_xml import run_id
 from .run_number import allocate_run_number
@@ -148,13 +149,11 @@ def new_session(recipe: Recipe, recipe_text: str, out: Path | None, identity: Ru
         folder = RunFolder(root, recipe, identity)
         folder.write_static(recipe_text, __version__)
         journal = Journal(folder.layout.journal)
-        start = {"run_id": identity.run_id, "run_number": identity.run_number,
-                 "date_yymmdd": identity.date_yymmdd, "flowcell_id": identity.flowcell_id,
-                 "seed": seed,
-                 "sim": sim, "keep_images": keep_images,
-                 "recipe_sha256": recipe_digest(recipe_text), "software_version": __version__,
-                 **options}
-        journal.create(**start)
+        start = Start(identity.run_id, identity.run_number, identity.date_yymmdd, seed, sim,
+                      recipe_digest(recipe_text),
+                      extra={"flowcell_id": identity.flowcell_id, "keep_images": keep_images,
+                             "software_version": __version__, **options})
+        journal.create(start)
     except BaseException as exc:
         _undo_new_folder(root, created)
         lock.release()
@@ -162,7 +161,7 @@ def new_session(recipe: Recipe, recipe_text: str, out: Path | None, identity: Ru
             raise RunFolderError(f"{exc.filename or root}: cannot write the run folder: "
                                  f"{exc.strerror}") from None
         raise
-    return Session(folder, journal, {"event": "start", **start}, lock)
+    return Session(folder, journal, start.record(), lock)
 
 
 def resume_session(root: Path) -> Session:

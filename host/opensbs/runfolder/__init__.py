@@ -7,7 +7,8 @@ Public API:
     RunFolderLayout: every path in the folder (RunInfo.xml, InterOp/, Data/Intensities/...)
     encode_/decode_ bcl, filter, locs; interop_files(tiles, metrics) -> {name: bytes}
     cycle_tile_metrics(...) -> CycleTileMetrics; TileSummary; build_summary(...)
-    atomic_write_bytes / atomic_write_text; Journal; RunLog, read_run_log(_contents);
+    atomic_write_bytes / atomic_write_text; Journal; RunLog, read_run_log(_contents),
+    read_events; the events themselves: `events` (TelemetrySample, Command, CycleComplete, ...);
     RunFolderLock (one run per folder); RunFolderError, RunFolderLockedError
 """
 
@@ -27,7 +28,7 @@ from .journal import Journal, JournalState
 from .layout import RunFolderLayout
 from .lock import RunFolderLock, RunFolderLockedError
 from .metrics import cycle_tile_metrics
-from .run_log import RunLog, RunLogContents, read_run_log, read_run_log_contents
+from .run_log import RunLog, RunLogContents, read_events, read_run_log, read_run_log_contents
 from .summary import build_summary
 
 __all__ = [
@@ -36,5 +37,5 @@ __all__ = [
     "RunLogContents", "TileSummary", "atomic_write_bytes",
     "atomic_write_text", "build_summary", "cycle_tile_metrics", "decode_bcl", "decode_filter",
     "decode_locs", "encode_bcl", "encode_filter", "encode_locs", "interop_files",
-    "read_run_log", "read_run_log_contents", "remove_partials",
+    "read_events", "read_run_log", "read_run_log_contents", "remove_partials",
 ]

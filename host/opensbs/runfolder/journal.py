@@ -1,6 +1,7 @@
 """The run journal: what a resumed run needs to continue where the stopped one left off.
 
-`journal.jsonl` starts with a `start` record (run id, seed, recipe digest, options). Then:
+`journal.jsonl` holds events (`events`). It starts with a `start` record (run id, seed, recipe
+digest, options). Then:
 
 * `cycle_imaged` (cycle): that cycle's chemistry is done and its images are stored durably
   (hardware runs keep them in State/ for a resume; the chemistry is never repeated);
@@ -22,13 +23,8 @@ from typing import Any
 
 from .atomic import atomic_write_bytes
 from .errors import RunFolderError
+from .events import KEY, CycleComplete, CycleImaged, Event, Finished, Start
 from .json_lines import AppendOnlyFile, read_json_lines
-
-START = "start"
-CYCLE_IMAGED = "cycle_imaged"
-CYCLE_COMPLETE = "cycle_complete"
-STOPPED = "stopped"
-FINISHED = "finished"
 
 START_FIELDS: dict[str, type | tuple[type, ...]] = {
     "run_id": str, "run_number": int, "date_yymmdd": str, "seed": int, "sim": bool,
@@ -51,7 +47,7 @@ def _field(path: Path, line: int, record: dict[str, Any], name: str,
            kind: type | tuple[type, ...]) -> Any:
     value = record.get(name)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise RunFolderError(f"{path}:{line}: {record.get('event')!r} record has no valid "
+        raise RunFolderError(f"{path}:{line}: {record.get(KEY)!r} record has no valid "
                              f"{name!r} (found {value!r})")
     return value
 
@@ -63,18 +59,18 @@ class Journal:
         self.path = Path(path)
         self._lock = threading.Lock()  # the run's thread and the caller's worker append
 
-    def create(self, **start: Any) -> None:
+    def create(self, start: Start) -> None:
         """Write the journal with its start record, atomically: a run folder either has a
         journal that can describe its run, or none."""
         if self.path.exists():
             raise RunFolderError(f"{self.path}: already exists")
-        atomic_write_bytes(self.path, (json.dumps({"event": START, **start},
+        atomic_write_bytes(self.path, (json.dumps(start.record(),
                                                   separators=(",", ":")) + "\n").encode())
 
-    def append(self, event: str, **fields: Any) -> None:
-        """Append one record and force it to disk (a failed append leaves no trace)."""
+    def append(self, event: Event) -> None:
+        """Append one event and force it to disk (a failed append leaves no trace)."""
         with self._lock, AppendOnlyFile(self.path, durable=True) as f:
-            f.append({"event": event, **fields})
+            f.append(event.record())
 
     def read(self) -> JournalState:
         """Parse and check the journal; RunFolderError (naming file:line) when it cannot
@@ -86,27 +82,27 @@ class Journal:
         if not records:
             raise RunFolderError(f"{self.path}: the journal is empty (the run never started; "
                                  "remove the folder and start again)")
-        if records[0].get("event") != START:
+        if records[0].get(KEY) != Start.KIND:
             raise RunFolderError(f"{self.path}:1: journal does not begin with a start record")
         for name, kind in START_FIELDS.items():
             _field(self.path, 1, records[0], name, kind)
         state = JournalState(start=records[0], records=records,
                              torn_tail_bytes=lines.torn_tail_bytes)
         for line, rec in zip(lines.line_numbers[1:], records[1:], strict=True):
-            event = rec.get("event")
-            if event == CYCLE_COMPLETE:
+            event = rec.get(KEY)
+            if event == CycleComplete.KIND:
                 cycle = _field(self.path, line, rec, "cycle", int)
                 if cycle != state.completed_cycles + 1:
                     raise RunFolderError(f"{self.path}:{line}: cycle {cycle} completed after "
                                          f"cycle {state.completed_cycles}")
                 state.completed_cycles = cycle
-            elif event == CYCLE_IMAGED:
+            elif event == CycleImaged.KIND:
                 cycle = _field(self.path, line, rec, "cycle", int)
                 if not 1 <= cycle <= state.imaged_cycles + 1:
                     raise RunFolderError(f"{self.path}:{line}: cycle {cycle} imaged after "
                                          f"cycle {state.imaged_cycles}")
                 state.imaged_cycles = max(state.imaged_cycles, cycle)
-            elif event == FINISHED:
+            elif event == Finished.KIND:
                 state.finished = True
             elif not isinstance(event, str):
                 raise RunFolderError(f"{self.path}:{line}: record without an 'event'")

@@ -1,5 +1,5 @@
-"""The structured run log: one JSON object per line for every command, event, fault and
-telemetry sample, appended as the run goes.
+"""The structured run log: one JSON object per line for every event of the run (commands,
+faults, telemetry samples, cycles; `events`), appended as the run goes.
 
 Writes come from several threads (the run, the base-calling worker, the control-link reader).
 A failed write (full disk) leaves no half record behind and raises; opening an existing log
@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .events import KEY, Event, EventRecordError, parse_event, record_kind
 from .json_lines import AppendOnlyFile, read_json_lines
 
 
 class RunLog:
-    """Append-only JSON-lines log; each record has `kind`, `wall_s` and the given fields."""
+    """Append-only JSON-lines log; each record is an event's (`Event.record`) with `wall_s`."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -30,9 +31,10 @@ class RunLog:
         """Bytes of a torn last line cut off when the log was opened."""
         return self._file.cut_tail_bytes
 
-    def write(self, kind: str, **fields: Any) -> None:
-        """Append one record (raises OSError, leaving the log as it was, when that fails)."""
-        self._file.append({"kind": kind, "wall_s": round(time.time(), 6), **fields},
+    def write(self, event: Event) -> None:
+        """Append one event (raises OSError, leaving the log as it was, when that fails)."""
+        record = event.record()
+        self._file.append({KEY: record.pop(KEY), "wall_s": round(time.time(), 6), **record},
                           default=_jsonable)
 
     def close(self) -> None:
@@ -63,12 +65,28 @@ class RunLogContents:
 
 
 def read_run_log_contents(path: Path | str) -> RunLogContents:
-    """Every readable record, and what was skipped (RunFolderError if the file is missing or
-    not a file)."""
+    """Every readable record (the kind under `event`, also in a log written before the events
+    were typed), and what was skipped (RunFolderError if the file is missing or not a file)."""
     lines = read_json_lines(path, skip_bad_lines=True)
-    return RunLogContents(lines.records, lines.torn_tail_bytes, lines.bad_lines)
+    records = [{KEY: record_kind(r), **{k: v for k, v in r.items() if k not in (KEY, "kind")}}
+               for r in lines.records]
+    return RunLogContents(records, lines.torn_tail_bytes, lines.bad_lines)
 
 
 def read_run_log(path: Path | str) -> list[dict[str, Any]]:
     """All readable records of a run log (torn or damaged lines skipped)."""
     return read_run_log_contents(path).records
+
+
+def read_events(path: Path | str) -> list[Event]:
+    """The run log's events (torn or damaged lines, records of unknown kinds or lacking a
+    field of their kind skipped)."""
+    events = []
+    for record in read_run_log(path):
+        try:
+            event = parse_event(record)
+        except EventRecordError:
+            continue
+        if event is not None:
+            events.append(event)
+    return events
