@@ -17,6 +17,7 @@ import json
 import time
 
 import numpy as np
+from opensbs.basecall.metrics import pf_fraction, q30_fraction, q_histogram
 from opensbs.basecall.quality import empirical_calibration
 from opensbs.calibration.evaluation import CalledTile, simulate_and_call
 from opensbs.sim import SimConfig
@@ -57,8 +58,9 @@ def score(tile: CalledTile) -> dict[str, float]:
     calibration = empirical_calibration(qualities, errors, min_bases=1000)
     return {
         "error_rate": float(errors.mean()) if errors.size else float("nan"),
-        "q30_fraction": float((qualities >= 30).mean()) if qualities.size else 0.0,
-        "pf_fraction": float(tile.calls.passing_filter.mean()),
+        "q30_fraction": q30_fraction(q_histogram(qualities)) or 0.0,
+        "pf_fraction": pf_fraction(int(tile.calls.passing_filter.sum()),
+                                   tile.calls.passing_filter.size) or 0.0,
         "clusters_detected": int(tile.matched.size),
         "clusters_matched_fraction_of_true": float(tile.matched.sum() / tile.n_true_clusters),
         "pf_reads_scored": int(rows.sum()),

@@ -3,6 +3,7 @@ error figure (live, final, InterOp), every InterOp set read back by Illumina's `
 report.html rendered in headless Chromium with each plot holding the run's numbers."""
 
 import json
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -133,11 +134,43 @@ def test_sav_summary_rows_equal_interops_run_summary(run: Path):
     assert row["intensity_cycle_1"] == pytest.approx(lane.first_cycle_intensity().mean())
     assert row["q30_pct"] == pytest.approx(lane.percent_gt_q30(), rel=1e-5)
     assert row["density_k_per_mm2"] * 1000 == pytest.approx(lane.density().mean(), rel=1e-5)
-    assert row["pf_pct"] == pytest.approx(lane.percent_pf().mean(), rel=1e-5)
+    # %PF is the run's one figure, PF clusters over all clusters (interop's lane percent_pf
+    # is the mean of the tiles' percentages; its reads_pf / reads is this figure)
+    assert row["pf_pct"] == pytest.approx(100 * lane.reads_pf() / lane.reads(), rel=1e-9)
     assert row["phasing_pct"] == pytest.approx(lane.phasing().mean(), rel=1e-5)
     assert row["prephasing_pct"] == pytest.approx(lane.prephasing().mean(), rel=1e-5)
     assert (row["reads"], row["reads_pf"]) == (lane.reads(), lane.reads_pf())
     assert row["error_35_pct"] is None and np.isnan(lane.error_rate_35().mean())
+
+
+def _table(html: str, table_id: str) -> list[list[str]]:
+    """The cells of each row of one table of report.html (header cells included)."""
+    [body] = re.findall(rf"<table id='{table_id}'>(.*?)</table>", html, re.S)
+    return [re.findall(r"<t[hd]>(.*?)</t[hd]>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
+
+
+def test_pf_and_q30_are_one_figure_in_header_sav_row_summary_live_view_and_interop(run: Path):
+    from interop import py_interop_summary
+
+    summary = _summary(run)
+    html = (run / "report.html").read_text("utf-8")
+    header = dict(_table(html, "headline"))
+    names, *rows = _table(html, "sav-summary")
+    [sav] = [dict(zip(names, row, strict=True)) for row in rows]
+    result = py_interop_summary.run_summary()
+    py_interop_summary.summarize_run_metrics(_run_metrics(run), result)
+    total = result.total_summary()
+    pf_pct, q30_pct = 100 * summary["pf_fraction"], 100 * summary["q30_fraction"]
+    assert pf_pct == pytest.approx(100 * total.cluster_count_pf() / total.cluster_count(),
+                                   rel=1e-12)
+    assert q30_pct == pytest.approx(total.percent_gt_q30(), rel=1e-5)
+    assert header["% PF"] == sav["% PF"] == f"{pf_pct:.2f} %"
+    assert header["% ≥ Q30"] == sav["% ≥ Q30"] == f"{q30_pct:.2f} %"
+    [progress] = LIVE  # the live view ends on the same figures
+    assert progress.pf_fraction == pytest.approx(summary["pf_fraction"], rel=1e-12)
+    assert progress.q30_fraction == summary["q30_fraction"]
+    tile_pf = [t["clusters_pf"] / t["clusters"] for t in summary["tiles"]]
+    assert min(tile_pf) < summary["pf_fraction"] < max(tile_pf)  # a mix of tiles, not one
 
 
 # Columns a one-lane, one-surface, one-swath, one-read run holds constant by its layout;

@@ -15,7 +15,7 @@ Incremental use (one caller per tile; the run controller feeds it each cycle's i
 
 ``CycleCalls.metrics`` (``CycleMetrics``): mean_intensity / p90_intensity per channel,
 called_intensity per base (A, C, G, T, raw units), base_counts (A, C, G, T, N), snr,
-no_call_percent, q_histogram (Q0..Q50), phasing / prephasing estimates, registration
+no_call_percent, q_histogram (Q1..Q50), phasing / prephasing estimates, registration
 shifts_px (channels, 2).
 Memory is bounded in the number of cycles: only the template cycles' images are held, then
 per-cluster state and a few cycles of intensities.

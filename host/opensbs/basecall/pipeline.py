@@ -30,6 +30,7 @@ from .chemistry import BASES, NO_CALL, Chemistry, chemistry_for_channels
 from .crosstalk import ColourModel, estimate_colour_model
 from .errors import BasecallError, ShapeError
 from .extraction import Extractor, estimate_kernel_sigma
+from .metrics import base_counts, q_histogram
 from .phasing import PhasingEstimate
 from .phasing_correction import CorrectedCycle, PhasingCorrector
 from .quality import (
@@ -94,10 +95,10 @@ class CycleMetrics:
     mean_intensity: np.ndarray  # (channels,) mean raw background-corrected intensity
     p90_intensity: np.ndarray  # (channels,) 90th percentile raw intensity
     called_intensity: np.ndarray  # (4,) mean called signal per base, raw intensity units
-    base_counts: np.ndarray  # (5,) calls of A, C, G, T, N
+    base_counts: np.ndarray  # (5,) calls of A, C, G, T, N (`metrics.base_counts`)
     snr: float  # mean called signal / rms residual around the called signature
     no_call_percent: float  # % of clusters called N this cycle
-    q_histogram: np.ndarray  # (51,) counts of Q0..Q50
+    q_histogram: np.ndarray  # (50,) calls at Q1..Q50, all clusters (`metrics.q_histogram`)
     phasing: float  # current estimate (fraction per cycle)
     prephasing: float
     shifts_px: np.ndarray | None  # (channels, 2) registration of this cycle (images only)
@@ -296,9 +297,7 @@ class IntensityCaller:
         """Figures of one cycle; ``signal`` (n,) is each call's signal in corrected units."""
         assert self.colour_model is not None
         arrival = self._arrivals.pop(cycle)
-        counts = np.bincount(bases, minlength=5)[:5]
-        histogram = np.bincount(np.minimum(qualities, MAX_REPORTED_Q),
-                                minlength=MAX_REPORTED_Q + 1)
+        counts = base_counts(bases)
         return CycleMetrics(
             mean_intensity=arrival.mean, p90_intensity=arrival.p90,
             called_intensity=called_intensity_raw(signal, bases, self.colour_model,
@@ -306,7 +305,7 @@ class IntensityCaller:
             base_counts=counts,
             snr=cycle_snr(corrected, bases, signal, self.chemistry),
             no_call_percent=100.0 * float(counts[NO_CALL]) / max(bases.size, 1),
-            q_histogram=histogram, phasing=self.rates.phasing,
+            q_histogram=q_histogram(qualities), phasing=self.rates.phasing,
             prephasing=self.rates.prephasing, shifts_px=arrival.shifts)
 
 

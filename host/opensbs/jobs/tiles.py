@@ -14,6 +14,7 @@ from typing import Any
 from ..basecall import BasecallConfig, TileBasecaller, chemistry_named
 from ..basecall.fastq import ReadNaming, write_fastq
 from ..basecall.image_set import ImageSet
+from ..basecall.metrics import pf_fraction, q30_fraction, q_histogram
 from ..basecall.pipeline import IntensityCalls, collect
 from ..basecall.quality import QualityTable
 from ..runfolder.atomic import atomic_write_bytes
@@ -105,7 +106,8 @@ def call_stored_tile(images: ImageSet, tile: int, out_dir: Path, chemistry: str 
 def calls_summary(calls: IntensityCalls, reads: int) -> dict[str, Any]:
     """Clusters, reads written, %PF, rates and Q30 fraction of one set of calls."""
     return {"clusters": int(calls.bases.shape[0]), "reads_written": reads,
-            "pf_fraction": float(calls.passing_filter.mean()),
+            "pf_fraction": pf_fraction(int(calls.passing_filter.sum()),
+                                       len(calls.passing_filter)) or 0.0,
             "phasing": calls.rates.phasing, "prephasing": calls.rates.prephasing,
-            "q30_fraction_pf": float((calls.qualities[calls.passing_filter] >= 30).mean())
-            if calls.passing_filter.any() else 0.0}
+            "q30_fraction_pf": q30_fraction(q_histogram(calls.qualities,
+                                                        calls.passing_filter)) or 0.0}

@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from ..basecall.metrics import Q30, q30_fraction
 from .sav import InterOp
 
 BASE_COLOURS = {"A": "#2ca02c", "C": "#1f77b4", "G": "#ff7f0e", "T": "#d62728", "N": "#7f7f7f"}
 OTHER_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#17becf")
-Q30_INDEX = 29
 
 Figure = dict[str, Any]
 
@@ -76,7 +76,7 @@ def cycle_figures(interop: InterOp, channels: list[str]) -> list[Figure]:
                               fwhm[:, :n_channels], channels))
     if len(interop.q):
         cycles, hist = by_cycle(interop.q, "hist")
-        q30 = 100 * hist[:, Q30_INDEX:].sum(axis=1) / np.maximum(hist.sum(axis=1), 1)
+        q30 = np.array([100 * (q30_fraction(h) or 0.0) for h in hist])
         figures.append(_lines("% ≥ Q30 by cycle", "% ≥ Q30", cycles, q30[:, None], ["% ≥ Q30"]))
         figures.append(q_heatmap(interop))
         figures.append(q_histogram(interop))
@@ -106,8 +106,8 @@ def q_histogram(interop: InterOp) -> Figure:
     totals = interop.q["hist"].sum(axis=0).astype(float)
     top = int(np.flatnonzero(totals)[-1]) + 1 if totals.any() else 1
     qs = list(range(1, top + 1))
-    below = [float(v) if q < 30 else 0.0 for q, v in zip(qs, totals[:top], strict=True)]
-    above = [float(v) if q >= 30 else 0.0 for q, v in zip(qs, totals[:top], strict=True)]
+    below = [float(v) if q < Q30 else 0.0 for q, v in zip(qs, totals[:top], strict=True)]
+    above = [float(v) if q >= Q30 else 0.0 for q, v in zip(qs, totals[:top], strict=True)]
     return {"data": [{"type": "bar", "name": "< Q30", "x": qs, "y": below,
                       "marker": {"color": "#1f77b4"}},
                      {"type": "bar", "name": "≥ Q30", "x": qs, "y": above,

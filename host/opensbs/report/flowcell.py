@@ -7,10 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ..basecall.metrics import pf_fraction, q30_fraction
 from ..runfolder.interop_files import CODE_CLUSTERS, CODE_CLUSTERS_PF, CODE_DENSITY
 from .sav import InterOp
-
-Q30_INDEX = 29
 
 
 def tile_grid(tiles: list[int]) -> tuple[list[str], list[int], dict[int, tuple[int, int]]]:
@@ -58,7 +57,8 @@ def flowcell_metrics(interop: InterOp, channels: list[str]) -> dict[str, Any]:
 
     clusters = interop.tile_value(CODE_CLUSTERS)
     pf = interop.tile_value(CODE_CLUSTERS_PF)
-    add("% PF", "%", per_tile={t: 100 * pf[t] / clusters[t] for t in clusters if clusters[t]})
+    add("% PF", "%", per_tile={t: 100 * (pf_fraction(int(pf[t]), int(clusters[t])) or 0.0)
+                               for t in clusters if clusters[t]})
     add("Density", "k/mm²", per_tile={t: v / 1000
                                       for t, v in interop.tile_value(CODE_DENSITY).items()})
     add("Clusters", "clusters", per_tile=clusters)
@@ -67,8 +67,8 @@ def flowcell_metrics(interop: InterOp, channels: list[str]) -> dict[str, Any]:
         per_tile={t: 100 * v for t, v in interop.tile_value(200).items()})
     add("Prephasing (read 1)", "% per cycle",
         per_tile={t: 100 * v for t, v in interop.tile_value(201).items()})
-    add("% ≥ Q30", "%", by_cycle=_per_cycle(interop.q, lambda r: 100 * r["hist"][Q30_INDEX:].sum()
-                                            / max(r["hist"].sum(), 1)))
+    add("% ≥ Q30", "%", by_cycle=_per_cycle(interop.q,
+                                            lambda r: 100 * (q30_fraction(r["hist"]) or 0.0)))
     add("Error rate (PhiX)", "%", by_cycle=_per_cycle(interop.error, lambda r: r["error_pct"]))
     for i, channel in enumerate(channels):
         add(f"Intensity {channel} (P90)", "raw counts",

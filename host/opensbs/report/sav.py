@@ -5,7 +5,10 @@ yield, %>=Q30 and the error rate count each read's usable cycles (all but its la
 rate is the mean over the read's cycles per tile, then over tiles; the error at 35/75/100
 cycles the same over the read's first 35/75/100 cycles, when it has that many usable cycles;
 the cycle-1 intensity is the tile mean of the brightest channel's 90th-percentile intensity at
-the read's first cycle; density, %PF, % aligned, phasing and prephasing are tile means. The
+the read's first cycle; density, % aligned, phasing and prephasing are tile means. %PF is the
+run's one figure (`basecall.metrics`: PF clusters over all clusters, the same as the report's
+header and summary.json; `interop`'s lane `percent_pf` is the mean of the tiles' percentages,
+its `reads_pf / reads` this figure). The
 projected yield extrapolates the yield to every usable cycle: on a finished run, the yield.
 """
 
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..basecall.metrics import pf_fraction, q30_fraction
 from ..runfolder import RunFolderError, RunFolderLayout
 from ..runfolder.interop_files import (
     CODE_CLUSTERS,
@@ -31,7 +35,6 @@ from ..runfolder.interop_files import (
     decode_metric_file,
 )
 
-Q30_INDEX = 29
 ERROR_AT_CYCLES = (35, 75, 100)
 
 
@@ -100,11 +103,11 @@ def read_rows(interop: InterOp, reads: list[tuple[int, bool]]) -> list[dict[str,
             "error_pct": _error_mean(interop.error, first, last_usable),
             "intensity_cycle_1": (float(c1["intensity_p90"].max(axis=1).mean()) if len(c1)
                                   else None),
-            "q30_pct": 100.0 * float(hist[Q30_INDEX:].sum() / hist.sum()) if hist.sum() else None,
+            "q30_pct": _pct(q30_fraction(hist)),
             "density_k_per_mm2": (None if (d := _tile_mean(interop.tile_value(CODE_DENSITY)))
                                   is None else d / 1000),
-            "pf_pct": (_tile_mean({t: 100.0 * clusters_pf[t] / clusters[t] for t in clusters
-                                   if clusters[t]}) if clusters_pf else None),
+            "pf_pct": (_pct(pf_fraction(int(sum(clusters_pf.values())),
+                                        int(sum(clusters.values())))) if clusters_pf else None),
             "phasing_pct": _pct(_tile_mean(interop.tile_value(200 + 2 * (number - 1)))),
             "prephasing_pct": _pct(_tile_mean(interop.tile_value(201 + 2 * (number - 1)))),
             "reads": float(sum(clusters.values())),

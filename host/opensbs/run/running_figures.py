@@ -2,8 +2,9 @@
 worker receives them.
 
 %PF comes from the chastity rule applied so far (the caller's own `ChastityFilter`), %>=Q30
-over the PF-so-far calls. The error rate is the run's one error figure, measured as at the
-end: reads aligned to the control genome (`ControlAligner`). Every `ALIGN_EVERY_CYCLES` cycles,
+over the PF-so-far calls, both by the run's one definition (`basecall.metrics`). The error
+rate is the run's one error figure, measured as at the end: reads aligned to the control
+genome (`ControlAligner`). Every `ALIGN_EVERY_CYCLES` cycles,
 once the current read is `MIN_ALIGN_CYCLES` long, a sample of each tile's PF-so-far reads of
 that read so far is aligned. With --sim the simulation truth also gives the diagnostic "error
 vs simulation truth" (calls of clusters matched to a true cluster).
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..align import ControlAligner
 from ..basecall.chastity_filter import ChastityFilter
+from ..basecall.metrics import Q_BINS, pf_fraction, q30_fraction, q_histogram
 from ..basecall.pipeline import CycleCalls
 from .truth import SimTruth
 
@@ -32,8 +34,7 @@ class _TileFigures:
     truth_index: np.ndarray | None
     sequences: np.ndarray | None
     bases: list[np.ndarray] = field(default_factory=list)  # calls of each cycle so far
-    calls: int = 0
-    q30: int = 0
+    q_histogram: np.ndarray = field(default_factory=lambda: np.zeros(Q_BINS, np.int64))
     truth_compared: int = 0
     truth_errors: int = 0
     control_bases: int = 0  # last alignment of this tile's sample
@@ -75,8 +76,7 @@ class RunningFigures:
         figures.chastity_filter.update(calls.chastity)
         figures.bases.append(calls.bases)
         passing = self._passing(figures)
-        figures.calls += int(passing.sum())
-        figures.q30 += int((calls.qualities[passing] >= 30).sum())
+        figures.q_histogram += q_histogram(calls.qualities, passing)
         if figures.truth_index is not None and figures.sequences is not None:
             aligned = passing & (figures.truth_index >= 0)
             truth = figures.sequences[figures.truth_index[aligned], calls.cycle - 1]
@@ -123,11 +123,10 @@ class RunningFigures:
         tiles = self._tiles.values()
         clusters = sum(len(t.chastity_filter.failures) for t in tiles)
         passing = sum(int(self._passing(t).sum()) for t in tiles)
-        calls = sum(t.calls for t in tiles)
         control_bases = sum(t.control_bases for t in tiles)
         truth_compared = sum(t.truth_compared for t in tiles)
         return Snapshot(
-            clusters, passing / clusters if clusters else None,
-            sum(t.q30 for t in tiles) / calls if calls else None,
+            clusters, pf_fraction(passing, clusters),
+            q30_fraction(np.sum([t.q_histogram for t in tiles], axis=0)),
             sum(t.control_errors for t in tiles) / control_bases if control_bases else None,
             (sum(t.truth_errors for t in tiles) / truth_compared if truth_compared else None))

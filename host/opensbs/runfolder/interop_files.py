@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-Q_BINS = 50
+from ..basecall.metrics import Q_BINS
+
 CHANNEL_SLOTS = 4
 
 TILE_DTYPE = np.dtype([("lane", "<u2"), ("tile", "<u2"), ("code", "<u2"), ("value", "<f4")])

@@ -6,14 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..basecall.metrics import base_counts, q_histogram
 from .basecall_files import BASE_N
-from .interop_files import Q_BINS, CycleTileMetrics
-
-
-def q_histogram(qualities: np.ndarray, passed: np.ndarray) -> list[int]:
-    """Counts of PF calls at Q1..Q50 (qualities above 50 count as 50)."""
-    q = np.clip(np.asarray(qualities)[passed], 1, Q_BINS).astype(np.intp)
-    return np.bincount(q - 1, minlength=Q_BINS).tolist()
+from .interop_files import CycleTileMetrics
 
 
 def cycle_tile_metrics(
@@ -38,7 +33,7 @@ def cycle_tile_metrics(
     (none when no call was scored: index reads, no control in the library).
     """
     passed = np.asarray(passed, dtype=bool)
-    calls = np.bincount(np.asarray(bases)[passed], minlength=BASE_N + 1)
+    calls = base_counts(bases, passed)
     error_pct = None
     reads_with_errors = [0] * 5
     if errors is not None and scored is not None and errors_so_far is not None:
@@ -56,7 +51,7 @@ def cycle_tile_metrics(
         corrected_intensity=[int(round(v)) for v in mean],
         called_intensity=[int(round(max(float(v), 0.0))) for v in called_intensity],
         calls_nacgt=[int(calls[BASE_N]), *(int(c) for c in calls[:4])], snr=float(snr),
-        q_histogram=q_histogram(qualities, passed), timestamp=timestamp,
+        q_histogram=q_histogram(qualities, passed).tolist(), timestamp=timestamp,
         min_contrast=[int(round(v)) for v in min_contrast],
         max_contrast=[int(round(v)) for v in max_contrast],
         error_pct=error_pct, reads_with_errors=reads_with_errors)

@@ -16,10 +16,11 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+import numpy as np
+
+from ..basecall.metrics import pf_fraction, q30_fraction
 from .errors import RunFolderError
 from .interop_files import CycleTileMetrics, TileSummary
-
-Q30_INDEX = 29  # histogram column of Q30 (column 0 is Q1)
 
 
 def _read_bounds(read_cycles: Sequence[int]) -> list[tuple[int, int]]:
@@ -36,8 +37,8 @@ def _block(tiles: Sequence[TileSummary], metrics: Sequence[CycleTileMetrics],
     """Numbers over `tiles` and `metrics` (already restricted to usable cycles)."""
     clusters = sum(t.clusters for t in tiles)
     clusters_pf = sum(t.clusters_pf for t in tiles)
-    bases = sum(sum(m.q_histogram) for m in metrics)
-    q30 = sum(sum(m.q_histogram[Q30_INDEX:]) for m in metrics)
+    histogram = np.sum([m.q_histogram for m in metrics], axis=0) if metrics else np.zeros(0)
+    bases = int(histogram.sum())
     per_tile_error = []
     for t in tiles:
         rates = [m.error_pct for m in metrics if m.tile == t.tile and m.error_pct is not None]
@@ -46,8 +47,8 @@ def _block(tiles: Sequence[TileSummary], metrics: Sequence[CycleTileMetrics],
     out: dict[str, Any] = {
         "clusters": clusters,
         "clusters_pf": clusters_pf,
-        "pf_fraction": clusters_pf / clusters if clusters else 0.0,
-        "q30_fraction": q30 / bases if bases else 0.0,
+        "pf_fraction": pf_fraction(clusters_pf, clusters) or 0.0,
+        "q30_fraction": q30_fraction(histogram) or 0.0,
         "yield_bases": bases,
         "error_rate": mean(per_tile_error) / 100.0 if per_tile_error else None,
     }
