@@ -80,10 +80,10 @@ def _sim_problems(recipe: Recipe) -> list[Problem]:
     lowest_mc = round(plant.ambient_c * 1000)
     highest_mc = round((plant.ambient_c + plant.power_w / plant.loss_w_per_k) * 1000)
     problems: list[Problem] = []
-    for index, step in enumerate(recipe.cycle):
+    for where, step in recipe.board_steps():
         if isinstance(step, ThermalStep) and not (
                 lowest_mc - step.tolerance_mc <= step.setpoint_mc <= highest_mc):
-            problems.append((("cycle", index, "setpoint_mc"),
+            problems.append(((*where, "setpoint_mc"),
                              f"the flow-cell heater reaches {lowest_mc - step.tolerance_mc}.."
                              f"{highest_mc} mC (it only heats, from {plant.ambient_c:g} °C "
                              "ambient)"))
