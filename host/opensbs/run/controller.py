@@ -326,6 +326,7 @@ def _finalize(setup: RunSetup, on_event: Callable[..., None]) -> dict[str, Any]:
         progress.q30_fraction, progress.error_rate = summary["q30_fraction"], summary["error_rate"]
         progress.truth_error_rate = summary.get("sim_truth_error_rate")
     setup.journal.append("finished")
-    shutil.rmtree(setup.folder.layout.state / "images", ignore_errors=True)  # resume needs none
+    for done in ("images", "bcl"):  # resume needs none (the CBCLs hold a CBCL run's calls)
+        shutil.rmtree(setup.folder.layout.state / done, ignore_errors=True)
     on_event("finished", wall_elapsed_s=round(progress.elapsed_s(), 3))
     return summary

@@ -143,5 +143,7 @@ def finalize_run(folder: RunFolder, results: Sequence[TileResult],
                             **extra)
     folder.write_summary(summary)
     folder.write_fastq()
+    if folder.cbcl:
+        folder.write_cbcl()
     write_report(folder.root)
     return summary

@@ -95,6 +95,25 @@ def _sim_problems(recipe: Recipe) -> list[Problem]:
     return problems
 
 
+def _file_problems(recipe: Recipe, sim: bool) -> list[Problem]:
+    """Files the recipe names (relative to the working directory) that cannot be read: the
+    sample sheet, and under --sim the library's reference FASTA."""
+    problems: list[Problem] = []
+    sheet = recipe.run.sample_sheet
+    if sheet is not None and not Path(sheet).is_file():
+        problems.append((("run", "sample_sheet"), "no such file"))
+    reference = None if recipe.library is None else recipe.library.reference_fasta
+    if sim and reference is not None:
+        from ..sim.errors import FastaError
+        from ..sim.reference import read_fasta
+
+        try:
+            read_fasta(reference)
+        except FastaError as exc:
+            problems.append((("library", "reference_fasta"), f"{exc}"))
+    return problems
+
+
 def estimate_run_bytes(recipe: Recipe, *, sim: bool, keep_images: bool) -> int:
     """Upper estimate of the bytes a whole run writes (BCLs, figures, FASTQ, truth, kept and
     resume images, logs)."""
@@ -127,7 +146,7 @@ def preflight(recipe: Recipe, text: str, source: str, *, sim: bool, keep_images:
               out: Path | None) -> None:
     """Refuse, before anything is written, a recipe the instrument would refuse later, or a
     run the disk cannot hold (RecipeError naming file:line and field; InsufficientSpaceError)."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _file_problems(recipe, sim)
     if sim:
         from ..board.schema import load_board
 

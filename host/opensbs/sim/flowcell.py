@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from .config import SimConfig
-from .library import LibraryConfig
 from .errors import SimConfigError
+from .library import LibraryConfig
 from .reference import bundled_phix_path, read_fasta
 from .tile import CycleConditions, TileSimulator
 from .truth import TileTruth
