@@ -121,6 +121,7 @@ class TileSimulator:
                                   start=templates.start[hop], reverse=templates.reverse[hop])
             self._read_templates = [templates.codes]
         self._templates = templates
+        self._cluster_phasing: ClusterPhasingWindow | None = None
         self._read = 0
         self._cycle = 0
         self.brightness_e = draw_brightness(
@@ -255,11 +256,10 @@ class TileSimulator:
             **{k: np.array(history[k], dtype=float) for k in
                ("phasing", "prephasing", "decay_factor", "reagent_fraction",
                 "temperature_error_c")},
-            **({} if self.library is None else {
-                "read_cycles": [r.shape[1] - self._window.template_margin
-                                for r in self.library.reads],
-                "sample": self.library.sample.copy(),
-                "insert_length": self.library.insert_length.copy()}),
+            read_cycles=None if self.library is None else [
+                r.shape[1] - self._window.template_margin for r in self.library.reads],
+            sample=None if self.library is None else self.library.sample.copy(),
+            insert_length=None if self.library is None else self.library.insert_length.copy(),
         )
 
     # -- internals ----------------------------------------------------------------------------
