@@ -78,10 +78,12 @@ def call_stored_tile(images: ImageSet, tile: int, out_dir: Path, chemistry: str 
                      naming: ReadNaming, reads: tuple[ReadSpan, ...],
                      config: BasecallConfig) -> dict[str, Any]:
     """Call every stored cycle of ``tile`` and write its FASTQ.gz part of each read; returns
-    its summary."""
+    its summary. A run folder's reads are called as the run called them, one caller each."""
+    spans = [r.cycles for r in reads]
     caller = TileBasecaller(chemistry_named(chemistry) if chemistry else None, config=config,
                             quality_table=None if quality_table is None
-                            else QualityTable.load(quality_table))
+                            else QualityTable.load(quality_table),
+                            read_cycles=None if None in spans else [c for c in spans if c])
     results = []
     for cycle in range(1, images.cycles(tile) + 1):
         results += caller.add_cycle(images.read(tile, cycle))

@@ -66,19 +66,21 @@ def injected_counts(faults: LinkFaults) -> dict[str, dict[str, int]]:
 
 def virtual_instrument_problems(recipe: Recipe) -> list[Problem]:
     """What the virtual instrument cannot do: set-points its heater cannot reach (it only
-    heats, from the plant's ambient), a recipe with no incorporation step."""
+    heats, from the plant's ambient), a recipe with no incorporation step, a library reference
+    FASTA it cannot read."""
     from ..sim.board.plant import FlowCellParams
-    from ..sim.errors import SimConfigError
+    from ..sim.errors import FastaError, SimConfigError
     from ..sim.instrument import incorporation_spec
+    from ..sim.reference import read_fasta
 
     plant = FlowCellParams()
     lowest_mc = round(plant.ambient_c * 1000)
     highest_mc = round((plant.ambient_c + plant.power_w / plant.loss_w_per_k) * 1000)
     problems: list[Problem] = []
-    for index, step in enumerate(recipe.cycle):
+    for where, step in recipe.board_steps():
         if isinstance(step, ThermalStep) and not (
                 lowest_mc - step.tolerance_mc <= step.setpoint_mc <= highest_mc):
-            problems.append((("cycle", index, "setpoint_mc"),
+            problems.append(((*where, "setpoint_mc"),
                              f"the flow-cell heater reaches {lowest_mc - step.tolerance_mc}.."
                              f"{highest_mc} mC (it only heats, from {plant.ambient_c:g} °C "
                              "ambient)"))
@@ -87,4 +89,10 @@ def virtual_instrument_problems(recipe: Recipe) -> list[Problem]:
     except SimConfigError as exc:
         first = next((i for i, s in enumerate(recipe.cycle) if isinstance(s, FluidicsStep)), 0)
         problems.append((("cycle", first, "what"), f"{exc}"))
+    reference = None if recipe.library is None else recipe.library.reference_fasta
+    if reference is not None:
+        try:
+            read_fasta(reference)
+        except FastaError as exc:
+            problems.append((("library", "reference_fasta"), f"{exc}"))
     return problems

@@ -69,6 +69,15 @@ def check_request(request: RunRequest) -> None:
         raise RunFolderError("; ".join(problems))
 
 
+def _file_problems(recipe: Recipe) -> list[Problem]:
+    """Files the recipe names (relative to the working directory) that cannot be read: the
+    sample sheet (the simulated library's reference FASTA is the virtual instrument's)."""
+    sheet = recipe.run.sample_sheet
+    if sheet is not None and not Path(sheet).is_file():
+        return [(("run", "sample_sheet"), "no such file")]
+    return []
+
+
 def estimate_run_bytes(recipe: Recipe, *, sim: bool, keep_images: bool) -> int:
     """Upper estimate of the bytes a whole run writes (BCLs, figures, FASTQ, truth, kept and
     resume images, logs)."""
@@ -101,7 +110,7 @@ def preflight(recipe: Recipe, text: str, source: str, *, sim: bool, keep_images:
               out: Path | None) -> None:
     """Refuse, before anything is written, a recipe the instrument would refuse later, or a
     run the disk cannot hold (RecipeError naming file:line and field; InsufficientSpaceError)."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _file_problems(recipe)
     if sim:
         from ..board.schema import load_board
 

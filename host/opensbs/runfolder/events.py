@@ -125,6 +125,24 @@ class CycleStart(Event):
 
 
 @dataclass(frozen=True)
+class TurnaroundStart(Event):
+    """The paired-end turnaround starts, before the first cycle (`cycle`) of its read."""
+
+    KIND: ClassVar[str] = "turnaround_start"
+    cycle: int
+    t_s: float
+
+
+@dataclass(frozen=True)
+class TurnaroundDone(Event):
+    """The paired-end turnaround's steps are done (instrument clock `t_s`)."""
+
+    KIND: ClassVar[str] = "turnaround_done"
+    cycle: int
+    t_s: float
+
+
+@dataclass(frozen=True)
 class StepDone(Event):
     """A recipe step of a cycle done, its instrument-clock and wall durations; `extra` its
     details (set-point, volume, ...)."""
@@ -232,9 +250,9 @@ class Stopped(Event):
 OnEvent = Callable[[Event], None]
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.KIND: cls for cls in (
-    TelemetrySample, Command, FaultEvent, Stop, LinkFault, Identify, CycleStart, StepDone,
-    Imaged, Resume, TornTailDropped, FaultsInjected, CycleImaged, CycleComplete, Finished, Start,
-    Stopped)}
+    TelemetrySample, Command, FaultEvent, Stop, LinkFault, Identify, CycleStart, TurnaroundStart,
+    TurnaroundDone, StepDone, Imaged, Resume, TornTailDropped, FaultsInjected, CycleImaged,
+    CycleComplete, Finished, Start, Stopped)}
 
 
 def record_kind(record: Mapping[str, Any]) -> str | None:
