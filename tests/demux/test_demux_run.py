@@ -1,0 +1,92 @@
+"""Demultiplexing a run folder of a simulated pool: every read in its sample's FASTQ, exact
+records, counts in the reports equal to the truth, a failure leaves the folder as it was."""
+
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+from opensbs.basecall.fastq import read_name_coordinate
+from opensbs.demux import demultiplex
+from opensbs.runfolder import RunFolderError
+
+from .pool_run import POOL, sheet_v2, write_pool_run
+
+LETTERS = np.array(list("ACGTN"))
+
+
+def _fastq(path: Path) -> list[tuple[str, str, str]]:
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    assert all(lines[i] == "+" for i in range(2, len(lines), 4))
+    return [(lines[i], lines[i + 1], lines[i + 3]) for i in range(0, len(lines), 4)]
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_pf_read_lands_in_its_sample_with_exact_records(tmp_path: Path):
+    tiles = write_pool_run(tmp_path, index_error_rate=0.03, insert_mean_bp=400)
+    (tmp_path / "SampleSheet.csv").write_text(sheet_v2())
+    result = demultiplex(tmp_path, tmp_path / "SampleSheet.csv")
+    fastq = tmp_path / "Fastq"
+    assert sorted(p.name for p in fastq.iterdir()) == sorted(
+        [f"{s.sample_id}_S{n}_L001_{r}_001.fastq.gz" for n, s in enumerate(POOL, start=1)
+         for r in ("R1", "R2")] + ["Undetermined_S0_L001_R1_001.fastq.gz",
+                                   "Undetermined_S0_L001_R2_001.fastq.gz"])
+    expected: dict[str, set[str]] = {}
+    for t in tiles:
+        lib = t.library
+        # indexes differ in >= 4 bases: a read is its sample's when each index has <= 1 error
+        ok = (lib.index_errors[1] <= 1) & (lib.index_errors[2] <= 1)
+        coords = read_name_coordinate(t.xy_px)
+        for i in np.flatnonzero(t.passed):
+            name = f"@OPENSBS1:7:OSBS0001:1:{t.tile}:{coords[i, 0]}:{coords[i, 1]}"
+            key = POOL[lib.sample[i] - 1].sample_id if ok[i] else "Undetermined"
+            expected.setdefault(key, set()).add(name)
+    assert sum(map(len, expected.values())) == sum(int(t.passed.sum()) for t in tiles)
+    assert 0 < len(expected["Undetermined"]) < 0.05 * sum(map(len, expected.values()))
+    for n, key in enumerate([s.sample_id for s in POOL] + ["Undetermined"], start=1):
+        prefix = f"{key}_S{n if key != 'Undetermined' else 0}_L001"
+        r1 = _fastq(fastq / f"{prefix}_R1_001.fastq.gz")
+        r2 = _fastq(fastq / f"{prefix}_R2_001.fastq.gz")
+        assert {h.split(" ")[0] for h, _, _ in r1} == expected[key]
+        assert [h.split(" ")[0] for h, _, _ in r1] == [h.split(" ")[0] for h, _, _ in r2]
+    # one record byte for byte: name with the observed index, bases and Phred+33 qualities
+    t = tiles[0]
+    i = int(np.flatnonzero(t.passed & (t.library.sample == 2))[0])
+    coords = read_name_coordinate(t.xy_px[i])
+    i7 = "".join(LETTERS[t.library.reads[1][i, :8]])
+    i5 = "".join(LETTERS[t.library.reads[2][i, :8]])
+    record = next(r for r in _fastq(fastq / "Beta_S2_L001_R2_001.fastq.gz")
+                  if r[0].startswith(f"@OPENSBS1:7:OSBS0001:1:{t.tile}:{coords[0]}:{coords[1]} "))
+    assert record[0].endswith(f" 2:N:0:{i7}+{i5}")
+    assert record[1] == "".join(LETTERS[t.library.reads[3][i, :20]])
+    assert record[2] == "".join(chr(q + 33) for q in t.qualities[i, 40:60])
+    # the reports count what the truth says
+    stats = {r["SampleID"]: r for r in _rows(tmp_path / "Reports" / "Demultiplex_Stats.csv")}
+    for s in POOL:
+        assert int(stats[s.sample_id]["# Reads"]) == len(expected[s.sample_id])
+        assert stats[s.sample_id]["Index"] == f"{s.index1}-{s.index2}"
+    perfect = sum(int(((t.library.index_errors[1] + t.library.index_errors[2] == 0)
+                       & t.passed).sum()) for t in tiles)
+    assert sum(int(stats[s.sample_id]["# Perfect Index Reads"]) for s in POOL) == perfect
+    assert int(stats["Undetermined"]["# Reads"]) == len(expected["Undetermined"])
+    assert result.lanes[0].reads.sum() == sum(map(len, expected.values()))
+
+
+def test_a_failure_leaves_the_run_folder_as_it_was(tmp_path: Path):
+    write_pool_run(tmp_path)
+    (tmp_path / "SampleSheet.csv").write_text(sheet_v2())
+    fastq = tmp_path / "Fastq" / "Undetermined_S0_L001_R1_001.fastq.gz"
+    fastq.parent.mkdir()
+    fastq.write_bytes(b"the run's own FASTQ")
+    bcl = tmp_path / "Data/Intensities/BaseCalls/L001/C30.1/s_1_1102.bcl"
+    bcl.write_bytes(bcl.read_bytes()[:-1])
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises(RunFolderError, match="s_1_1102.bcl"):
+        demultiplex(tmp_path, tmp_path / "SampleSheet.csv")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert fastq.read_bytes() == b"the run's own FASTQ"
