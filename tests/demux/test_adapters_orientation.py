@@ -55,8 +55,8 @@ def _r1_lengths(path: Path) -> dict[str, int]:
 
 @pytest.mark.parametrize("behavior", ["trim", "mask"])
 def test_reads_past_short_inserts_end_where_the_insert_ends(tmp_path: Path, behavior: str):
-    tiles = write_pool_run(tmp_path, structure="60T8B8B40T", clusters=(800,), insert_mean_bp=40,
-                           insert_sd_bp=12)
+    tiles = write_pool_run(tmp_path, structure="60T8B8B40T", clusters=800, tiles=1,
+                           insert_mean_bp=40, insert_sd_bp=12)
     settings = (f"AdapterRead1,{ADAPTER}\nAdapterBehavior,{behavior}\n"
                 "MinimumTrimmedReadLength,0\nMaskShortReads,0\n")
     (tmp_path / "SampleSheet.csv").write_text(sheet_v2(settings=settings))
@@ -88,7 +88,7 @@ def test_reads_past_short_inserts_end_where_the_insert_ends(tmp_path: Path, beha
 ])
 def test_i5_read_as_reverse_complement_on_those_instruments(
         tmp_path: Path, header: str, explicit: I5Orientation | None, assigned: bool):
-    tiles = write_pool_run(tmp_path, clusters=(300,), pool=POOL_RC,
+    tiles = write_pool_run(tmp_path, clusters=300, tiles=1, pool=POOL_RC,
                            i5_workflow="reverse-complement")
     (tmp_path / "SampleSheet.csv").write_text(sheet_v2(POOL_RC, header=header))
     result = demultiplex(tmp_path, tmp_path / "SampleSheet.csv", orientation=explicit)
@@ -98,7 +98,7 @@ def test_i5_read_as_reverse_complement_on_those_instruments(
 
 
 def test_unknown_instrument_platform_is_named(tmp_path: Path):
-    write_pool_run(tmp_path, clusters=(10,))
+    write_pool_run(tmp_path, clusters=10, tiles=1)
     (tmp_path / "SampleSheet.csv").write_text(sheet_v2(header="InstrumentPlatform,PacBio\n"))
     with pytest.raises(SampleSheetError, match="InstrumentPlatform: 'PacBio': i5 orientation"):
         demultiplex(tmp_path, tmp_path / "SampleSheet.csv")

@@ -75,7 +75,7 @@ def test_multiqc_bclconvert_module_reads_the_reports(demuxed: Path, tmp_path: Pa
 
 
 def test_cli_names_a_bad_sheet_and_writes_nothing(tmp_path: Path):
-    write_pool_run(tmp_path, clusters=(20,))
+    write_pool_run(tmp_path, clusters=20, tiles=1)
     (tmp_path / "SampleSheet.csv").write_text(sheet_v2().replace("1,Beta,", "1,Alpha,"))
     result = CliRunner().invoke(app, ["demux", str(tmp_path)])
     assert result.exit_code == 2

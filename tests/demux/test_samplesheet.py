@@ -120,7 +120,7 @@ def test_bad_sheets_name_line_and_field(edit: tuple[str, str], match: str):
      r"read 1 \(8 cycles\)"),
 ])
 def test_sheets_that_do_not_fit_the_run(tmp_path: Path, edit: tuple[str, str], match: str):
-    write_pool_run(tmp_path, clusters=(10,))
+    write_pool_run(tmp_path, clusters=10, tiles=1)
     if "ACGTACGTAC" in edit[1]:
         text = V2.replace("GGTTAACC,CATGCATG", "GGTTAACCAA,CATGCATGAA")
     else:
