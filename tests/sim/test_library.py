@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from opensbs.recipe import parse_read_structure, read_structure
 from opensbs.sim.chemistry import decode_sequences, encode_sequences
 from opensbs.sim.library import (

@@ -249,6 +249,16 @@ class Recipe(_Strict):
         """The Picard read structure of the reads (`151T10B10B151T`)."""
         return read_structure(self.reads)
 
+    def board_steps(self) -> list[tuple[tuple[str, int], Step]]:
+        """Every step the board runs, with its key path: the cycle's, then the turnaround's."""
+        return [(("cycle", i), s) for i, s in enumerate(self.cycle)] + [
+            (("turnaround", i), s) for i, s in enumerate(self.turnaround)]
+
+    def turnaround_cycle(self) -> int | None:
+        """The run cycle before which the paired-end turnaround runs (None: no turnaround)."""
+        return next((start for start, read in zip(self.read_starts(), self.reads, strict=True)
+                     if read.turnaround), None)
+
     def read_starts(self) -> list[int]:
         """First run cycle (1-based) of each read."""
         starts, first = [], 1
