@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from opensbs.demux import SampleSheetError, check_sample_sheet, parse_sample_sheet
+from opensbs.demux import SampleSheetError, check_sample_sheet, parse_sample_sheet, read_run_info
 
 from .pool_run import write_pool_run
 
@@ -121,12 +121,13 @@ def test_bad_sheets_name_line_and_field(edit: tuple[str, str], match: str):
 ])
 def test_sheets_that_do_not_fit_the_run(tmp_path: Path, edit: tuple[str, str], match: str):
     write_pool_run(tmp_path, clusters=10, tiles=1)
+    reads = read_run_info(tmp_path / "RunInfo.xml").reads
     if "ACGTACGTAC" in edit[1]:
         text = V2.replace("GGTTAACC,CATGCATG", "GGTTAACCAA,CATGCATGAA")
     else:
         text = V2
     (tmp_path / "SampleSheet.csv").write_text(text.replace(*edit))
     with pytest.raises(SampleSheetError, match=match):
-        check_sample_sheet(tmp_path, tmp_path / "SampleSheet.csv")
+        check_sample_sheet(tmp_path / "SampleSheet.csv", reads)
     (tmp_path / "SampleSheet.csv").write_text(V2)
-    check_sample_sheet(tmp_path, tmp_path / "SampleSheet.csv")
+    check_sample_sheet(tmp_path / "SampleSheet.csv", reads)

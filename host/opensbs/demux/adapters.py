@@ -6,7 +6,7 @@ A read holds the adapter from position p when the adapter's first `SEED_BP` base
 the read ends first, at least `MIN_OVERLAP_BP`) appear exactly at p and the whole overlap of
 read and adapter from p matches at a rate of at least the stringency (0.9, bcl2fastq's
 `--adapter-stringency`); the first such p is taken. The seed search runs over all reads and
-positions at once on packed 2-bit codes; only seed hits are checked in full.
+positions at once; only seed hits are checked in full.
 """
 
 from __future__ import annotations
@@ -23,35 +23,28 @@ BASE_N = 4
 NO_CALL_QUALITY = 2
 
 
-def _kmer_codes(bases: np.ndarray, k: int) -> np.ndarray:
-    """(n, L - k + 1) codes of every k-mer (2 bits a base); -1 where it holds an N."""
-    n, length = bases.shape
-    width = length - k + 1
-    codes = np.zeros((n, width), np.int64)
-    has_n = np.zeros((n, width), bool)
-    for j in range(k):
-        window = bases[:, j:j + width]
-        codes = (codes << 2) | (window & 3)
-        has_n |= window == BASE_N
-    codes[has_n] = -1
-    return codes
-
-
-def _code(sequence: np.ndarray) -> int:
-    value = 0
-    for b in sequence.tolist():
-        value = (value << 2) | b
-    return value
+def _seed_hits(bases: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(read, position) where `seed` occurs exactly: the first two bases compared over all
+    positions at once, the rest only at the (few) positions that still match."""
+    width = bases.shape[1] - len(seed) + 1
+    hit = bases[:, :width] == seed[0]
+    if len(seed) > 1:
+        hit &= bases[:, 1:width + 1] == seed[1]
+    read, position = np.nonzero(hit)
+    for j in range(2, len(seed)):
+        keep = bases[read, position + j] == seed[j]
+        read, position = read[keep], position[keep]
+    return read, position
 
 
 def _candidates(bases: np.ndarray, adapter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(read, position) pairs where the adapter's seed matches exactly, in read then position
     order."""
-    n, length = bases.shape
+    length = bases.shape[1]
     reads, positions = [], []
     seed = min(SEED_BP, len(adapter))
     if length >= seed:
-        r, p = np.nonzero(_kmer_codes(bases, seed) == _code(adapter[:seed]))
+        r, p = _seed_hits(bases, adapter[:seed])
         reads.append(r)
         positions.append(p)
     for overlap in range(min(seed - 1, length), MIN_OVERLAP_BP - 1, -1):  # the read's last bases

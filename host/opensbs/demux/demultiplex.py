@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import numpy as np
 from ..basecall.fastq import read_name_coordinate
 from ..runfolder import RunFolderError, RunFolderLayout, decode_bcl, decode_filter, decode_locs
 from ..runfolder.atomic import atomic_write_bytes, atomic_write_text, fsync_directory
+from ..runfolder.cbcl import decode_cbcl
 from .adapters import AdapterPolicy, adapter_starts, apply_adapters
 from .barcodes import BarcodeMatcher, encode, letters, reverse_complement
 from .errors import DemuxError
@@ -32,7 +33,7 @@ from .reports import (
     quality_metrics,
     top_unknown_barcodes,
 )
-from .runinfo import RunInfo, read_run_info
+from .runinfo import ReadSpec, RunInfo, read_run_info
 from .samplesheet import Sample, SampleSheet, read_sample_sheet
 from .stats import LaneStats
 
@@ -101,12 +102,31 @@ def _tile_calls(lane: _Lane, tile: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     bases = np.full((int(passed.sum()), lane.run.total_cycles), 4, np.uint8)
     quals = np.full(bases.shape, 2, np.uint8)
     for cycle in needed.tolist():
-        path = files.bcl(cycle + 1, tile)
+        b, q = _cycle_calls(files, cycle + 1, tile, passed)
+        bases[:, cycle], quals[:, cycle] = b, q
+    return bases, quals, read_name_coordinate(xy[passed])
+
+
+def _cycle_calls(files: RunFolderLayout, cycle: int, tile: int,
+                 passed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PF clusters' (bases, qualities) of one tile and cycle: from its BCL file or, in a CBCL
+    run, from the tile's block of the surface's CBCL."""
+    path = files.bcl(cycle, tile)
+    if path.exists() or not files.cbcl(cycle, tile // 1000).exists():
         b, q = decode_bcl(_read(path), str(path))
         if len(b) != len(passed):
             raise RunFolderError(f"{path}: {len(b)} clusters, filter has {len(passed)}")
-        bases[:, cycle], quals[:, cycle] = b[passed], q[passed]
-    return bases, quals, read_name_coordinate(xy[passed])
+        return b[passed], q[passed]
+    path = files.cbcl(cycle, tile // 1000)
+    cbcl = decode_cbcl(_read(path), str(path))
+    if tile not in cbcl.tiles:
+        raise RunFolderError(f"{path}: no block for tile {tile}")
+    b, q = cbcl.tiles[tile]
+    stored = int(passed.sum()) if cbcl.pf_excluded else len(passed)
+    if len(b) != stored:
+        raise RunFolderError(f"{path}: tile {tile} holds {len(b)} clusters, the filter says "
+                             f"{stored}")
+    return (b, q) if cbcl.pf_excluded else (b[passed], q[passed])
 
 
 def _name_parts(lane: _Lane, tile: int, coords: np.ndarray, i7: np.ndarray,
@@ -250,10 +270,10 @@ def _write_reports(staging: Path, out_dir: Path, run_dir: Path, run: RunInfo,
                        index_metrics(stats, index_read))
 
 
-def check_sample_sheet(run_dir: Path | str, sample_sheet: Path | str) -> SampleSheet:
-    """Read a sample sheet and check that it fits the run's read structure (no output)."""
+def check_sample_sheet(sample_sheet: Path | str, reads: Sequence[ReadSpec]) -> SampleSheet:
+    """Read a sample sheet and check that it fits a read structure (before a run starts)."""
     sheet = read_sample_sheet(sample_sheet)
-    read_layout(sheet, read_run_info(Path(run_dir) / "RunInfo.xml"))
+    read_layout(sheet, RunInfo("", 0, "", "", tuple(reads), ()))
     return sheet
 
 

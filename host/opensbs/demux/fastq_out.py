@@ -60,7 +60,8 @@ class FastqFiles:
         for path, fd in self._fds.items():
             if os.fstat(fd).st_size == 0:
                 write_fully(fd, gzip.compress(b"", GZIP_LEVEL, mtime=0), path)
-            os.fsync(fd)
+        list(self._pool.map(os.fsync, self._fds.values()))  # flushes overlap on threads
+        for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
         self._pool.shutdown()

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..demux import ReadSpec, SampleSheetError, check_sample_sheet
 from ..recipe import FluidicsStep, Recipe, RecipeError, ThermalStep
 from ..recipe.loader import key_lines, line_for
 from ..runfolder import RunFolderError
@@ -102,6 +103,12 @@ def _file_problems(recipe: Recipe, sim: bool) -> list[Problem]:
     sheet = recipe.run.sample_sheet
     if sheet is not None and not Path(sheet).is_file():
         problems.append((("run", "sample_sheet"), "no such file"))
+    elif sheet is not None:  # it must fit the read structure: demultiplexed at the run's end
+        reads = tuple(ReadSpec(n, r.cycles, r.index) for n, r in enumerate(recipe.reads, 1))
+        try:
+            check_sample_sheet(sheet, reads)
+        except SampleSheetError as exc:
+            problems.append((("run", "sample_sheet"), f"{exc}"))
     reference = None if recipe.library is None else recipe.library.reference_fasta
     if sim and reference is not None:
         from ..sim.errors import FastaError
