@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from opensbs.recipe import parse_recipe
+from opensbs.recipe import RecipeError, parse_recipe
 from opensbs.run import RunRequest, start_run
 from opensbs.sim.instrument import pool_samples
 from opensbs.sim.library import LibraryError
@@ -61,7 +61,7 @@ def test_run_is_demultiplexed_at_its_end(tmp_path: Path):
 def test_a_sheet_that_does_not_fit_the_reads_stops_the_run_before_it_starts(tmp_path: Path):
     sheet = sheet_v2().replace("ACGTACGT,", "ACGTACGTAA,").replace("GGTTAACC,", "GGTTAACCAA,") \
         .replace("TTAACCGG,", "TTAACCGGAA,").replace("CAGTGTCA,", "CAGTGTCAAA,")
-    with pytest.raises(Exception, match=r"10 bases do not fit index read 1 \(8 cycles\)"):
+    with pytest.raises(RecipeError, match=r"sample_sheet.*10 bases do not fit index read 1"):
         start_run(RunRequest(sim=True, recipe=_recipe(tmp_path, sheet), out=tmp_path / "run",
                              seed=3))
     assert not (tmp_path / "run").exists()
