@@ -81,15 +81,23 @@ def test_reads_past_short_inserts_end_where_the_insert_ends(tmp_path: Path, beha
     assert sum(int(r["R1_AdapterBases"]) for r in rows) == int((60 - lengths).sum())
 
 
-@pytest.mark.parametrize(("header", "explicit", "assigned"), [
-    ("InstrumentPlatform,NextSeq1k2k\n", None, True),
-    ("", None, False),  # no platform named: forward, and the reads are reverse complement
-    ("", I5Orientation.REVERSE_COMPLEMENT, True),
+@pytest.mark.parametrize(("header", "explicit", "marked", "assigned"), [
+    ("InstrumentPlatform,NextSeq1k2k\n", None, False, True),
+    ("", None, False, False),  # no platform named: forward, and the reads are reverse complement
+    ("", I5Orientation.REVERSE_COMPLEMENT, False, True),
+    ("", None, True, True),  # RunInfo.xml marks the i5 read IsReverseComplement="Y"
 ])
 def test_i5_read_as_reverse_complement_on_those_instruments(
-        tmp_path: Path, header: str, explicit: I5Orientation | None, assigned: bool):
+        tmp_path: Path, header: str, explicit: I5Orientation | None, marked: bool,
+        assigned: bool):
     tiles = write_pool_run(tmp_path, clusters=300, tiles=1, pool=POOL_RC,
                            i5_workflow="reverse-complement")
+    if marked:
+        run_info = tmp_path / "RunInfo.xml"
+        text = run_info.read_text()
+        i5 = '<Read Number="3" NumCycles="8" IsIndexedRead="Y" IsReverseComplement="N"/>'
+        assert i5 in text
+        run_info.write_text(text.replace(i5, i5.replace('Complement="N"', 'Complement="Y"')))
     (tmp_path / "SampleSheet.csv").write_text(sheet_v2(POOL_RC, header=header))
     result = demultiplex(tmp_path, tmp_path / "SampleSheet.csv", orientation=explicit)
     pf = int(tiles[0].passed.sum())

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from opensbs.basecall.fastq import read_name_coordinate
-from opensbs.demux import demultiplex
+from opensbs.demux import SampleSheetError, demultiplex
 from opensbs.runfolder import RunFolderError
 
 from .pool_run import POOL, sheet_v2, write_pool_run
@@ -90,3 +90,10 @@ def test_a_failure_leaves_the_run_folder_as_it_was(tmp_path: Path):
         demultiplex(tmp_path, tmp_path / "SampleSheet.csv")
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     assert fastq.read_bytes() == b"the run's own FASTQ"
+
+
+def test_a_sample_in_a_lane_the_run_lacks_is_named(tmp_path: Path):
+    write_pool_run(tmp_path, clusters=10, tiles=1)
+    (tmp_path / "SampleSheet.csv").write_text(sheet_v2().replace("1,Gamma-1,", "2,Gamma-1,"))
+    with pytest.raises(SampleSheetError, match=r":11: Lane: 2: the run has lanes \[1\]"):
+        demultiplex(tmp_path, tmp_path / "SampleSheet.csv")

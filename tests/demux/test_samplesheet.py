@@ -3,7 +3,13 @@
 from pathlib import Path
 
 import pytest
-from opensbs.demux import SampleSheetError, check_sample_sheet, parse_sample_sheet, read_run_info
+from opensbs.demux import (
+    ReadSpec,
+    SampleSheetError,
+    check_sample_sheet,
+    parse_sample_sheet,
+    read_run_info,
+)
 
 from .pool_run import write_pool_run
 
@@ -106,6 +112,13 @@ def test_bad_sheets_name_line_and_field(edit: tuple[str, str], match: str):
         parse_sample_sheet(V2.replace(*edit))
 
 
+@pytest.fixture(scope="module")
+def run_reads(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReadSpec, ...]:
+    root = tmp_path_factory.mktemp("run")
+    write_pool_run(root, clusters=10, tiles=1)
+    return read_run_info(root / "RunInfo.xml").reads
+
+
 @pytest.mark.parametrize(("edit", "match"), [
     (("OverrideCycles,Y24;I8;I8;Y20", "OverrideCycles,Y24;I8;I8"),
      r":18: OverrideCycles: 'Y24;I8;I8' has 3 reads; RunInfo.xml has 4"),
@@ -119,15 +132,13 @@ def test_bad_sheets_name_line_and_field(edit: tuple[str, str], match: str):
     (("ACGTACGT,TTGGCCAA", "ACGTACGTAC,TTGGCCAACC"), r":23: Index: 10 bases do not fit index "
      r"read 1 \(8 cycles\)"),
 ])
-def test_sheets_that_do_not_fit_the_run(tmp_path: Path, edit: tuple[str, str], match: str):
-    write_pool_run(tmp_path, clusters=10, tiles=1)
-    reads = read_run_info(tmp_path / "RunInfo.xml").reads
-    if "ACGTACGTAC" in edit[1]:
-        text = V2.replace("GGTTAACC,CATGCATG", "GGTTAACCAA,CATGCATGAA")
-    else:
-        text = V2
+def test_sheets_that_do_not_fit_the_run(tmp_path: Path, run_reads: tuple[ReadSpec, ...],
+                                        edit: tuple[str, str], match: str):
+    text = V2.replace("GGTTAACC,CATGCATG", "GGTTAACCAA,CATGCATGAA") if "ACGTACGTAC" in edit[1] \
+        else V2
     (tmp_path / "SampleSheet.csv").write_text(text.replace(*edit))
     with pytest.raises(SampleSheetError, match=match):
-        check_sample_sheet(tmp_path / "SampleSheet.csv", reads)
+        check_sample_sheet(tmp_path / "SampleSheet.csv", run_reads)
     (tmp_path / "SampleSheet.csv").write_text(V2)
-    check_sample_sheet(tmp_path / "SampleSheet.csv", reads)
+    assert check_sample_sheet(tmp_path / "SampleSheet.csv", run_reads).samples[1].index2 == \
+        "CATGCATG"
