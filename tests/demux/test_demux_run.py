@@ -56,15 +56,15 @@ def test_every_pf_read_lands_in_its_sample_with_exact_records(tmp_path: Path):
         assert [h.split(" ")[0] for h, _, _ in r1] == [h.split(" ")[0] for h, _, _ in r2]
     # one record byte for byte: name with the observed index, bases and Phred+33 qualities
     t = tiles[0]
-    i = int(np.flatnonzero(t.passed & (t.library.sample == 2))[0])
-    coords = read_name_coordinate(t.xy_px[i])
-    i7 = "".join(LETTERS[t.library.reads[1][i, :8]])
-    i5 = "".join(LETTERS[t.library.reads[2][i, :8]])
+    k = int(np.flatnonzero(t.passed & (t.library.sample == 2))[0])
+    coords = read_name_coordinate(t.xy_px[k])
+    i7 = "".join(LETTERS[t.library.reads[1][k, :8]])
+    i5 = "".join(LETTERS[t.library.reads[2][k, :8]])
     record = next(r for r in _fastq(fastq / "Beta_S2_L001_R2_001.fastq.gz")
                   if r[0].startswith(f"@OPENSBS1:7:OSBS0001:1:{t.tile}:{coords[0]}:{coords[1]} "))
     assert record[0].endswith(f" 2:N:0:{i7}+{i5}")
-    assert record[1] == "".join(LETTERS[t.library.reads[3][i, :20]])
-    assert record[2] == "".join(chr(q + 33) for q in t.qualities[i, 40:60])
+    assert record[1] == "".join(LETTERS[t.library.reads[3][k, :20]])
+    assert record[2] == "".join(chr(q + 33) for q in t.qualities[k, 40:60])
     # the reports count what the truth says
     stats = {r["SampleID"]: r for r in _rows(tmp_path / "Reports" / "Demultiplex_Stats.csv")}
     for s in POOL:

@@ -131,3 +131,28 @@ def test_too_many_index_reads() -> None:
     with pytest.raises(LibraryError, match="at most two index reads"):
         draw_library(LibraryConfig(), 5, parse_read_structure("10T8B8B8B"),
                      np.random.default_rng(0))
+
+
+def test_simulator_sequences_each_read_in_phase_from_its_own_template() -> None:
+    from opensbs.sim import SimConfig, TileSimulator
+
+    reads = parse_read_structure("8T4B4B8T")
+    config = SimConfig(seed=2, tile_width_px=128, tile_height_px=128, read_length=24,
+                       phasing=0.05, prephasing=0.02)
+    library = LibraryConfig(insert_mean_bp=150, insert_sd_bp=10, samples=POOL)
+    sim = TileSimulator(config, 1101, library=library, reads=reads)
+    lib = sim.library
+    assert lib is not None
+    assert np.array_equal(sim.sequences, np.concatenate(
+        [r[:, :c.cycles] for r, c in zip(lib.reads, reads, strict=True)], axis=1))
+    b2c = sim._base_to_channel  # one unit of each base in each channel
+    for cycle in range(1, 18):
+        sim.advance()
+    # cycle 17 is read 2's first: every molecule starts again at position 0 (or 1 if it leapt)
+    template = lib.reads[3]
+    expected = (1 - 0.05 - 0.02) * b2c[template[:, 0]] + 0.02 * b2c[template[:, 1]]
+    scale = (sim.brightness_e * sim.truth().decay_factor[-1])[:, None]
+    assert np.allclose(sim.last_signal_e, expected * scale, rtol=1e-4, atol=1e-3)
+    truth = sim.truth()
+    assert truth.read_cycles == [8, 4, 4, 8]
+    assert np.array_equal(truth.sample, lib.sample)
