@@ -2,12 +2,14 @@
 demultiplexed at its end; a sheet that does not fit the reads stops the run before it starts."""
 
 import csv
+import gzip
 import json
 from pathlib import Path
 
 import pytest
 from opensbs.recipe import RecipeError, parse_recipe
 from opensbs.run import RunRequest, start_run
+from opensbs.runfolder import RunFolderError
 from opensbs.sim.instrument import pool_samples
 from opensbs.sim.library import LibraryError
 
@@ -65,3 +67,23 @@ def test_a_sheet_that_does_not_fit_the_reads_stops_the_run_before_it_starts(tmp_
         start_run(RunRequest(sim=True, recipe=_recipe(tmp_path, sheet), out=tmp_path / "run",
                              seed=3))
     assert not (tmp_path / "run").exists()
+
+
+def test_a_demultiplexing_failure_keeps_the_run_and_its_fastq(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch):
+    from opensbs.run import finalize
+
+    def fail(root: Path, sheet: Path) -> None:
+        raise RunFolderError(f"{root}/Data/Intensities/BaseCalls/L001/C9.1/s_1_1101.bcl: "
+                             "header says 812 clusters, file holds 811")
+
+    monkeypatch.setattr(finalize, "demultiplex", fail)
+    out = tmp_path / "run"
+    outcome = start_run(RunRequest(sim=True, recipe=_recipe(tmp_path, sheet_v2()), out=out,
+                                   seed=3))
+    assert "file holds 811" in outcome.summary["demux"]["error"]
+    assert sorted(p.name for p in (out / "Fastq").iterdir()) == [
+        f"Undetermined_S0_L001_{r}_001.fastq.gz" for r in ("I1", "I2", "R1")]
+    r1 = gzip.decompress((out / "Fastq" / "Undetermined_S0_L001_R1_001.fastq.gz").read_bytes())
+    assert r1.count(b"\n") // 4 == outcome.summary["clusters_pf"]
+    assert not (out / "Reports").exists()

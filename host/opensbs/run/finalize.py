@@ -144,10 +144,11 @@ def finalize_run(folder: RunFolder, results: Sequence[TileResult],
     summary = build_summary([rd.cycles for rd in recipe.reads], tiles, metrics,
                             run_id=folder.identity.run_id, channel_names=recipe.channel_names,
                             **extra)
-    folder.write_fastq()
     if folder.cbcl:
         folder.write_cbcl()
     demux = demultiplex_run(folder)
+    if demux is None or "error" in demux:  # no sample sheet, or demultiplexing failed
+        folder.write_fastq()
     if demux is not None:
         summary["demux"] = demux
     folder.write_summary(summary)
@@ -156,9 +157,10 @@ def finalize_run(folder: RunFolder, results: Sequence[TileResult],
 
 
 def demultiplex_run(folder: RunFolder) -> dict[str, Any] | None:
-    """Demultiplex a run whose recipe names a sample sheet, once its calls and FASTQ are on
-    disk (None: no sample sheet). A failure is reported, not raised: demultiplexing writes
-    nothing unless it completes, and `opensbs demux RUN` can be run again."""
+    """Demultiplex a run whose recipe names a sample sheet, once its calls are on disk (None:
+    no sample sheet). A failure is reported, not raised: demultiplexing writes nothing unless
+    it completes (the run then writes its one FASTQ per read), and `opensbs demux RUN` can be
+    run again."""
     if folder.recipe.run.sample_sheet is None:
         return None
     try:
