@@ -97,3 +97,19 @@ def test_a_sample_in_a_lane_the_run_lacks_is_named(tmp_path: Path):
     (tmp_path / "SampleSheet.csv").write_text(sheet_v2().replace("1,Gamma-1,", "2,Gamma-1,"))
     with pytest.raises(SampleSheetError, match=r":11: Lane: 2: the run has lanes \[1\]"):
         demultiplex(tmp_path, tmp_path / "SampleSheet.csv")
+
+
+def test_v1_sheet_with_i7_only_and_index_fastq(tmp_path: Path):
+    tiles = write_pool_run(tmp_path, clusters=300, tiles=1, index_error_rate=0.03)
+    rows = "".join(f"{s.sample_id},{s.index1},P\n" for s in POOL)
+    (tmp_path / "sheet.csv").write_text("[Header]\nIEMFileVersion,4\n\n[Reads]\n24\n20\n\n"
+                                        f"[Data]\nSample_ID,index,Sample_Project\n{rows}")
+    result = demultiplex(tmp_path, tmp_path / "sheet.csv", index_fastq=True)
+    lib, passed = tiles[0].library, tiles[0].passed
+    own = (lib.index_errors[1] <= 1) & passed
+    expected = [int((own & (lib.sample == k)).sum()) for k in range(1, len(POOL) + 1)]
+    assert result.lanes[0].reads[:-1].tolist() == expected
+    i1 = _fastq(tmp_path / "Fastq" / "Beta_S2_L001_I1_001.fastq.gz")
+    assert len(i1) == expected[1] and {len(seq) for _, seq, _ in i1} == {8}
+    assert all(h.endswith(f":N:0:{seq}") for h, seq, _ in i1)  # no i5 in the names
+    assert not (tmp_path / "Fastq" / "Beta_S2_L001_I2_001.fastq.gz").exists()
