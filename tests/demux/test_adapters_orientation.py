@@ -32,7 +32,8 @@ def test_adapter_found_where_it_starts_with_one_error_allowed_in_ten():
         np.concatenate([insert[:26], encode(ADAPTER[:4])]),  # 4 bases at the end
         np.concatenate([insert[:28], encode(ADAPTER[:2])]),  # 2 bases: under the minimum
     ])
-    assert adapter_starts(reads, ADAPTER).tolist() == [12, 12, 30, 26, 30]
+    assert adapter_starts(reads, ADAPTER, min_overlap=3).tolist() == [12, 12, 30, 26, 30]
+    assert adapter_starts(reads, ADAPTER).tolist() == [12, 12, 30, 26, 28]  # BCL Convert's 1
     assert adapter_starts(reads, "").tolist() == [30] * 5
 
 
@@ -58,7 +59,7 @@ def test_reads_past_short_inserts_end_where_the_insert_ends(tmp_path: Path, beha
     tiles = write_pool_run(tmp_path, structure="60T8B8B40T", clusters=800, tiles=1,
                            insert_mean_bp=40, insert_sd_bp=12)
     settings = (f"AdapterRead1,{ADAPTER}\nAdapterBehavior,{behavior}\n"
-                "MinimumTrimmedReadLength,0\nMaskShortReads,0\n")
+                "MinimumTrimmedReadLength,0\nMaskShortReads,0\nMinimumAdapterOverlap,3\n")
     (tmp_path / "SampleSheet.csv").write_text(sheet_v2(settings=settings))
     demultiplex(tmp_path, tmp_path / "SampleSheet.csv")
     got: dict[str, int] = {}

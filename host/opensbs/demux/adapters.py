@@ -2,11 +2,11 @@
 or masking from there (BCL Convert's `AdapterBehavior`, `MinimumTrimmedReadLength`,
 `MaskShortReads`).
 
-A read holds the adapter from position p when the adapter's first `SEED_BP` bases (fewer where
-the read ends first, at least `MIN_OVERLAP_BP`) appear exactly at p and the whole overlap of
-read and adapter from p matches at a rate of at least the stringency (0.9, bcl2fastq's
-`--adapter-stringency`); the first such p is taken. The seed search runs over all reads and
-positions at once; only seed hits are checked in full.
+A read holds the adapter from position p when the adapter's first `SEED_BP` bases (fewer
+where the read ends first, at least `MinimumAdapterOverlap`: 1-3, default 1) appear exactly at
+p and the whole overlap of read and adapter from p matches at a rate of at least the
+stringency (0.9, bcl2fastq's `--adapter-stringency`); the first such p is taken. The seed
+search runs over all reads and positions at once; only seed hits are checked in full.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import numpy as np
 from .barcodes import encode
 
 SEED_BP = 8
-MIN_OVERLAP_BP = 3
 BASE_N = 4
 NO_CALL_QUALITY = 2
 
@@ -37,7 +36,8 @@ def _seed_hits(bases: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, np.ndar
     return read, position
 
 
-def _candidates(bases: np.ndarray, adapter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _candidates(bases: np.ndarray, adapter: np.ndarray,
+                min_overlap: int) -> tuple[np.ndarray, np.ndarray]:
     """(read, position) pairs where the adapter's seed matches exactly, in read then position
     order."""
     length = bases.shape[1]
@@ -47,7 +47,7 @@ def _candidates(bases: np.ndarray, adapter: np.ndarray) -> tuple[np.ndarray, np.
         r, p = _seed_hits(bases, adapter[:seed])
         reads.append(r)
         positions.append(p)
-    for overlap in range(min(seed - 1, length), MIN_OVERLAP_BP - 1, -1):  # the read's last bases
+    for overlap in range(min(seed - 1, length), min_overlap - 1, -1):  # the read's last bases
         r = np.flatnonzero((bases[:, length - overlap:] == adapter[:overlap]).all(axis=1))
         reads.append(r)
         positions.append(np.full(len(r), length - overlap))
@@ -57,14 +57,15 @@ def _candidates(bases: np.ndarray, adapter: np.ndarray) -> tuple[np.ndarray, np.
     return read[order], position[order]
 
 
-def adapter_starts(bases: np.ndarray, adapter: str, stringency: float = 0.9) -> np.ndarray:
+def adapter_starts(bases: np.ndarray, adapter: str, stringency: float = 0.9,
+                   min_overlap: int = 1) -> np.ndarray:
     """Per read, the first position holding the adapter (the read length where none)."""
     n, length = bases.shape
     starts = np.full(n, length, np.int64)
     if not adapter or n == 0:
         return starts
     codes = encode(adapter)
-    read, position = _candidates(bases, codes)
+    read, position = _candidates(bases, codes, min_overlap)
     if not len(read):
         return starts
     offsets = np.arange(len(codes))

@@ -170,7 +170,8 @@ def _demux_tile(lane: _Lane, tile: int, stats: LaneStats, files: FastqFiles,
         lengths = np.full(len(b), b.shape[1], np.int64)
         if out.label.startswith("R"):
             adapter = settings.adapter_read1 if out.label == "R1" else settings.adapter_read2
-            starts = adapter_starts(b, adapter, settings.adapter_stringency)
+            starts = adapter_starts(b, adapter, settings.adapter_stringency,
+                                    settings.minimum_adapter_overlap)
             b, q, lengths = apply_adapters(b, q, starts, policy)
             stats.add_read(out.label, group, q, lengths, starts)
         records = fastq_records(heads, out.name_number, tails, b, q, lengths)

@@ -56,6 +56,7 @@ class DemuxSettings:
     adapter_read2: str = ""
     adapter_behavior: str = "trim"  # or "mask"
     adapter_stringency: float = 0.9
+    minimum_adapter_overlap: int = 1
     minimum_trimmed_read_length: int = 35
     mask_short_reads: int = 22
     create_fastq_for_index_reads: bool = False
@@ -168,6 +169,8 @@ def _settings(path: Path, values: dict[str, tuple[str, int]], version: int) -> D
                 raise SampleSheetError(path, line, key, f"{text!r} is not a number") from None
             if not 0.5 <= float(text) <= 1.0:
                 raise SampleSheetError(path, line, key, f"{text} is outside 0.5..1")
+        elif name == "MinimumAdapterOverlap":
+            out["minimum_adapter_overlap"] = _int_value(path, line, key, text, 1, 3)
         elif name == "MinimumTrimmedReadLength":
             out["minimum_trimmed_read_length"] = _int_value(path, line, key, text, 0, 10000)
         elif name == "MaskShortReads":
