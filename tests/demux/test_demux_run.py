@@ -75,6 +75,29 @@ def test_every_pf_read_lands_in_its_sample_with_exact_records(tmp_path: Path):
     assert sum(int(stats[s.sample_id]["# Perfect Index Reads"]) for s in POOL) == perfect
     assert int(stats["Undetermined"]["# Reads"]) == len(expected["Undetermined"])
     assert result.lanes[0].reads.sum() == sum(map(len, expected.values()))
+    assert result.removed == ()
+
+
+def test_a_second_demultiplexing_replaces_the_first_files(tmp_path: Path):
+    write_pool_run(tmp_path, clusters=50, tiles=1)
+    fastq = tmp_path / "Fastq"  # the run's own one-per-read FASTQ, as a run without a sheet
+    fastq.mkdir()
+    for label in ("R1", "I1", "I2", "R2"):
+        (fastq / f"Undetermined_S0_L001_{label}_001.fastq.gz").write_bytes(b"all reads")
+    (fastq / "notes.txt").write_text("kept")
+    (tmp_path / "SampleSheet.csv").write_text(sheet_v2())
+    first = demultiplex(tmp_path, tmp_path / "SampleSheet.csv", index_fastq=True)
+    assert {p.name for p in first.removed} == set()  # all four rewritten
+    (tmp_path / "SampleSheet.csv").write_text(sheet_v2(POOL[:2]))
+    second = demultiplex(tmp_path, tmp_path / "SampleSheet.csv")
+    assert sorted(p.name for p in second.removed) == sorted(
+        [f"{s.sample_id}_S{n}_L001_{r}_001.fastq.gz" for n, s in enumerate(POOL, start=1)
+         for r in ("I1", "I2") + (("R1", "R2") if n > 2 else ())]
+        + [f"Undetermined_S0_L001_{r}_001.fastq.gz" for r in ("I1", "I2")])
+    assert sorted(p.name for p in fastq.iterdir()) == sorted(
+        [f"{s.sample_id}_S{n}_L001_{r}_001.fastq.gz" for n, s in enumerate(POOL[:2], start=1)
+         for r in ("R1", "R2")] + ["Undetermined_S0_L001_R1_001.fastq.gz",
+                                   "Undetermined_S0_L001_R2_001.fastq.gz", "notes.txt"])
 
 
 def test_a_failure_leaves_the_run_folder_as_it_was(tmp_path: Path):

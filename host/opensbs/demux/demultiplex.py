@@ -8,6 +8,7 @@ per file) only when all of it is complete, so a failure leaves the run folder as
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from .samplesheet import Sample, SampleSheet, read_sample_sheet
 from .stats import LaneStats
 
 STAGING = ".demux.partial"
+_FASTQ_NAME = re.compile(r"^[A-Za-z0-9_-]+_S\d+_L\d{3}_[RI]\d_001\.fastq\.gz$")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class DemuxResult:
     fastq: tuple[Path, ...]
     lanes: tuple[LaneStats, ...]
     orientation: I5Orientation
+    removed: tuple[Path, ...]  # FASTQs of an earlier run or demultiplexing, replaced
 
 
 @dataclass(frozen=True)
@@ -192,17 +195,26 @@ def _lane(run_dir: Path, run: RunInfo, sheet: SampleSheet, layout: ReadLayout, n
     return _Lane(run_dir, run, number, samples, layout, outputs, matcher, sheet)
 
 
-def _commit(staging: Path, out: Path) -> None:
-    """Move every staged file into `out` (one rename each), then flush the directories."""
+def _commit(staging: Path, out: Path) -> tuple[Path, ...]:
+    """Move every staged file into `out` (one rename each), then remove the FASTQs with
+    BCL Convert names that this demultiplexing did not write (an earlier one's, or the run's
+    one-per-read Undetermined files, which would contradict the new ones); returns those."""
     directories = set()
-    for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+    staged = sorted(p for p in staging.rglob("*") if p.is_file())
+    for path in staged:
         target = out / path.relative_to(staging)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
         directories.add(target.parent)
+    written = {out / p.relative_to(staging) for p in staged}
+    stale = tuple(p for p in sorted((out / "Fastq").glob("*_001.fastq.gz"))
+                  if _FASTQ_NAME.match(p.name) and p not in written)
+    for path in stale:
+        path.unlink()
     for directory in directories:
         fsync_directory(directory)
     shutil.rmtree(staging)
+    return stale
 
 
 def demultiplex(run_dir: Path | str, sample_sheet: Path | str, out: Path | str | None = None,
@@ -238,14 +250,14 @@ def demultiplex(run_dir: Path | str, sample_sheet: Path | str, out: Path | str |
             all_stats.append(stats)
         files.close()
         _write_reports(staging, out_dir, run_dir, run, lanes, all_stats)
-        _commit(staging, out_dir)
+        removed = _commit(staging, out_dir)
     except BaseException:
         files.abandon()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     written = tuple(out_dir / "Fastq" / lane.fastq_name(g, o.label) for lane in lanes
                     for g in range(len(lane.samples) + 1) for o in lane.outputs)
-    return DemuxResult(out_dir, written, tuple(all_stats), resolved)
+    return DemuxResult(out_dir, written, tuple(all_stats), resolved, removed)
 
 
 def _write_reports(staging: Path, out_dir: Path, run_dir: Path, run: RunInfo,
