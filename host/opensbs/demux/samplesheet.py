@@ -28,7 +28,7 @@ _PER_SAMPLE_SETTINGS = ("OverrideCycles", "BarcodeMismatchesIndex1", "BarcodeMis
 _V1_SETTINGS = {"adapter": "AdapterRead1", "adapterread1": "AdapterRead1",
                 "adapterread2": "AdapterRead2"}
 _V1_MASK = ("maskadapter", "maskadapterread2")
-_NO_EFFECT = ("SoftwareVersion", "AdapterStringency")
+_NO_EFFECT = ("SoftwareVersion",)
 
 
 @dataclass(frozen=True)
