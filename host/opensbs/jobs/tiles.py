@@ -17,8 +17,6 @@ from ..basecall.image_set import ImageSet
 from ..basecall.pipeline import IntensityCalls, collect
 from ..basecall.quality import QualityTable
 from ..runfolder.atomic import atomic_write_bytes
-from ..sim import SimConfig
-from ..sim.layout import tile_files, write_simulated_tile
 from .engine import TileJob
 
 TILE_PARTS = "tiles"  # per-tile FASTQ parts of an offline calls folder
@@ -61,14 +59,6 @@ def basecall_jobs(images: ImageSet, out_dir: Path, chemistry: str | None,
             for tile in images.tiles]
 
 
-def simulation_jobs(out_dir: Path, config: SimConfig, tiles: list[int], cycles: int
-                    ) -> list[TileJob]:
-    """One job per simulated tile, writing its images and truth under ``out_dir``."""
-    return [TileJob(f"tile_{tile}", out_dir,
-                    tuple(str(p.relative_to(out_dir)) for p in tile_files(out_dir, tile, cycles)),
-                    simulate_tile, (out_dir, config, tile, cycles)) for tile in tiles]
-
-
 def merge_parts(out_dir: Path, tiles: Sequence[int], lane: int, reads: Sequence[ReadSpan]
                 ) -> list[Path]:
     """Concatenate the tiles' parts (gzip members, in tile order) into one Illumina-named
@@ -87,10 +77,12 @@ def call_stored_tile(images: ImageSet, tile: int, out_dir: Path, chemistry: str 
                      naming: ReadNaming, reads: tuple[ReadSpan, ...],
                      config: BasecallConfig) -> dict[str, Any]:
     """Call every stored cycle of ``tile`` and write its FASTQ.gz part of each read; returns
-    its summary."""
+    its summary. A run folder's reads are called as the run called them, one caller each."""
+    spans = [r.cycles for r in reads]
     caller = TileBasecaller(chemistry_named(chemistry) if chemistry else None, config=config,
                             quality_table=None if quality_table is None
-                            else QualityTable.load(quality_table))
+                            else QualityTable.load(quality_table),
+                            read_cycles=None if None in spans else [c for c in spans if c])
     results = []
     for cycle in range(1, images.cycles(tile) + 1):
         results += caller.add_cycle(images.read(tile, cycle))
@@ -119,9 +111,3 @@ def calls_summary(calls: IntensityCalls, reads: int) -> dict[str, Any]:
             "phasing": calls.rates.phasing, "prephasing": calls.rates.prephasing,
             "q30_fraction_pf": float((calls.qualities[calls.passing_filter] >= 30).mean())
             if calls.passing_filter.any() else 0.0}
-
-
-def simulate_tile(out_dir: Path, config: SimConfig, tile: int, cycles: int) -> dict[str, Any]:
-    """Write one simulated tile's cycle images and truth."""
-    write_simulated_tile(out_dir, config, tile, cycles)
-    return {"tile": tile, "cycles": cycles}
