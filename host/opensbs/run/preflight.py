@@ -14,12 +14,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-<<<<<<< HEAD
 from ..demux import ReadSpec, SampleSheetError, check_sample_sheet
-from ..recipe import FluidicsStep, Recipe, RecipeError, ThermalStep
-=======
 from ..recipe import Recipe, RecipeError
->>>>>>> reads
 from ..recipe.loader import key_lines, line_for
 from ..runfolder import RunFolderError
 from .board_fit import BoardLimits, Problem, describe, recipe_board_problems
@@ -75,32 +71,20 @@ def check_request(request: RunRequest) -> None:
 
 
 def _file_problems(recipe: Recipe) -> list[Problem]:
-    """Files the recipe names (relative to the working directory) that cannot be read: the
-    sample sheet (the simulated library's reference FASTA is the virtual instrument's)."""
+    """Files the recipe names (relative to the working directory) that cannot be read or do
+    not fit: the sample sheet (the simulated library's reference FASTA is the virtual
+    instrument's)."""
     sheet = recipe.run.sample_sheet
     if sheet is not None and not Path(sheet).is_file():
-<<<<<<< HEAD
-        problems.append((("run", "sample_sheet"), "no such file"))
-    elif sheet is not None:  # it must fit the read structure: demultiplexed at the run's end
-        reads = tuple(ReadSpec(n, r.cycles, r.index) for n, r in enumerate(recipe.reads, 1))
-        try:
-            check_sample_sheet(sheet, reads)
-        except SampleSheetError as exc:
-            problems.append((("run", "sample_sheet"), f"{exc}"))
-    reference = None if recipe.library is None else recipe.library.reference_fasta
-    if sim and reference is not None:
-        from ..sim.errors import FastaError
-        from ..sim.reference import read_fasta
-
-        try:
-            read_fasta(reference)
-        except FastaError as exc:
-            problems.append((("library", "reference_fasta"), f"{exc}"))
-    return problems
-=======
         return [(("run", "sample_sheet"), "no such file")]
+    if sheet is None:
+        return []
+    reads = tuple(ReadSpec(n, r.cycles, r.index) for n, r in enumerate(recipe.reads, 1))
+    try:  # it must fit the read structure: the run is demultiplexed with it at its end
+        check_sample_sheet(sheet, reads)
+    except SampleSheetError as exc:
+        return [(("run", "sample_sheet"), f"{exc}")]
     return []
->>>>>>> reads
 
 
 def estimate_run_bytes(recipe: Recipe, *, sim: bool, keep_images: bool) -> int:
