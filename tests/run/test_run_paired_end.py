@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from opensbs.basecall.fastq import read_name_coordinate
 from opensbs.run import RunRequest, start_run
-from opensbs.runfolder import decode_cbcl, read_run_log
+from opensbs.runfolder import decode_cbcl, decode_filter, decode_locs, read_run_log
 
 MICRO = Path(__file__).with_name("micro_recipe.toml")
 SAMPLES = (("S1", "ACGT", "TTGA", 0.5), ("S2", "GTCA", "CAAC", 0.4))
@@ -28,7 +29,8 @@ duration_ms = 30000
 
 def paired_recipe(tmp: Path, *, i5_after_turnaround: bool = False) -> Path:
     sheet = tmp / "SampleSheet.csv"
-    sheet.write_text("[Header]\nFileFormatVersion,2\n\n[BCLConvert_Data]\nLane,Sample_ID,"
+    sheet.write_text("[Header]\nFileFormatVersion,2\n\n[BCLConvert_Settings]\n"
+                     "CreateFastqForIndexReads,1\n\n[BCLConvert_Data]\nLane,Sample_ID,"
                      "Index,Index2\n" + "".join(f"1,{s},{i7},{i5}\n" for s, i7, i5, _ in SAMPLES))
     reads = "".join(
         f"[[reads]]\ncycles = {c}\nindex = {'true' if i else 'false'}\n"
@@ -59,6 +61,21 @@ def _fastq(path: Path) -> list[list[str]]:
     return [lines[i:i + 4] for i in range(0, len(lines), 4)]
 
 
+def _run_fastq(run: Path, label: str) -> list[list[str]]:
+    """Records of one read over every demultiplexed FASTQ (the samples', Undetermined), in
+    cluster order: the order of the tile's PF clusters in its filter and locs files."""
+    records = {r[0].split(" ")[0]: r for path in sorted(run.glob(f"Fastq/*_L001_{label}_001.*"))
+               for r in _fastq(path)}
+    calls = run / "Data/Intensities/BaseCalls/L001"
+    passed = decode_filter((calls / "s_1_1101.filter").read_bytes())
+    xy = read_name_coordinate(decode_locs(
+        (run / "Data/Intensities/L001/s_1_1101.locs").read_bytes()))[passed]
+    prefix = next(iter(records)).rsplit(":", 2)[0]  # @instrument:run:flowcell:lane:tile
+    names = [f"{prefix}:{x}:{y}" for x, y in xy.tolist()]
+    assert sorted(names) == sorted(records)
+    return [records[name] for name in names]
+
+
 def test_turnaround_runs_between_index_2_and_read_2(paired_run: Path) -> None:
     records = read_run_log(paired_run / "run_log.jsonl")
     kinds = [(r["event"], r.get("cycle")) for r in records
@@ -83,13 +100,12 @@ def test_outputs_are_per_read(paired_run: Path) -> None:
         assert read["aligned_fraction"] > 0.9  # read 2, from the other strand, aligns too
         assert read["error_rate"] < 0.01
         assert read["phasing"] is not None
-    fastq = {label: _fastq(paired_run / "Fastq" / f"Undetermined_S0_L001_{label}_001.fastq.gz")
-             for label in ("R1", "I1", "I2", "R2")}
+    fastq = {label: _run_fastq(paired_run, label) for label in ("R1", "I1", "I2", "R2")}
     assert {label: len(records[0][1]) for label, records in fastq.items()} == {
         "R1": 30, "I1": 4, "I2": 4, "R2": 30}
     names = {label: [r[0].split(" ")[0] for r in records] for label, records in fastq.items()}
     assert names["R1"] == names["I1"] == names["I2"] == names["R2"]
-    assert {r[0].split(" ")[1][0] for r in fastq["R2"]} == {"4"}
+    assert {r[0].split(" ")[1][0] for r in fastq["R2"]} == {"2"}  # BCL Convert numbers R2 "2"
     i7 = [r[1] for r in fastq["I1"]]
     i5 = [r[1] for r in fastq["I2"]]  # forward-strand workflow: as the sheet writes it
     for (_, index1, index2, fraction) in SAMPLES:
@@ -102,7 +118,7 @@ def test_cbcl_and_sample_sheet_in_the_run_folder(paired_run: Path) -> None:
     assert len(list(lane.glob("C*.1/L001_1.cbcl"))) == 68
     assert not list(lane.glob("C*.1/*.bcl")) and not (paired_run / "State/bcl").exists()
     first = decode_cbcl((lane / "C1.1" / "L001_1.cbcl").read_bytes())
-    r1 = _fastq(paired_run / "Fastq/Undetermined_S0_L001_R1_001.fastq.gz")
+    r1 = _run_fastq(paired_run, "R1")
     assert len(first.tiles[1101][0]) == len(r1)  # PF clusters only
     assert "".join(r[1][0] for r in r1) == "".join(
         "ACGTN"[b] for b in first.tiles[1101][0])

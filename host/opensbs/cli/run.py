@@ -43,6 +43,14 @@ def headline(root: Path, summary: dict[str, Any]) -> list[str]:
                      f"{_pct(summary['sim_truth_error_rate'], 3)}")
     lines.append(f"base caller lag: at most {summary.get('max_basecall_lag_cycles')} cycles "
                  "behind the chemistry")
+    demux = summary.get("demux")
+    if demux is not None and "error" in demux:
+        lines.append(f"demultiplexing failed: {demux['error']} (the run folder is complete; "
+                     f"`opensbs demux {root}` runs it again)")
+    elif demux is not None:
+        lines.append(f"demultiplexed: {demux['samples']} samples, "
+                     f"{_pct(demux['assigned_fraction'])} of PF reads assigned "
+                     f"({root / 'Reports' / 'Demultiplex_Stats.csv'})")
     return lines
 
 

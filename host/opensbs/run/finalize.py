@@ -1,4 +1,5 @@
-"""End of a run: metrics with the final chastity filter, InterOp, summary.json, FASTQ, report.
+"""End of a run: metrics with the final chastity filter, InterOp, summary.json, FASTQ,
+demultiplexing (when the recipe names a sample sheet), report.
 
 The error rate is measured without any truth, as Illumina's RTA does with its PhiX spike-in:
 each template read of the PF clusters is aligned to the control genome (`ControlAligner`,
@@ -15,10 +16,12 @@ from typing import Any
 import numpy as np
 
 from ..align import ControlAligner
+from ..demux import DemuxError, demultiplex
 from ..report import write_report
 from ..runfolder import (
     CycleTileMetrics,
     RunFolder,
+    RunFolderError,
     TileSummary,
     build_summary,
     cycle_tile_metrics,
@@ -141,9 +144,31 @@ def finalize_run(folder: RunFolder, results: Sequence[TileResult],
     summary = build_summary([rd.cycles for rd in recipe.reads], tiles, metrics,
                             run_id=folder.identity.run_id, channel_names=recipe.channel_names,
                             **extra)
-    folder.write_summary(summary)
-    folder.write_fastq()
     if folder.cbcl:
         folder.write_cbcl()
+    demux = demultiplex_run(folder)
+    if demux is None or "error" in demux:  # no sample sheet, or demultiplexing failed
+        folder.write_fastq()
+    if demux is not None:
+        summary["demux"] = demux
+    folder.write_summary(summary)
     write_report(folder.root)
     return summary
+
+
+def demultiplex_run(folder: RunFolder) -> dict[str, Any] | None:
+    """Demultiplex a run whose recipe names a sample sheet, once its calls are on disk (None:
+    no sample sheet). A failure is reported, not raised: demultiplexing writes nothing unless
+    it completes (the run then writes its one FASTQ per read), and `opensbs demux RUN` can be
+    run again."""
+    if folder.recipe.run.sample_sheet is None:
+        return None
+    try:
+        result = demultiplex(folder.root, folder.layout.sample_sheet)
+    except (DemuxError, RunFolderError, OSError) as exc:
+        return {"error": str(exc)}
+    reads = sum(int(lane.reads.sum()) for lane in result.lanes)
+    undetermined = sum(int(lane.reads[-1]) for lane in result.lanes)
+    return {"samples": len({s.sample_id for lane in result.lanes for s in lane.samples}),
+            "pf_reads": reads, "assigned_fraction": (reads - undetermined) / reads if reads
+            else None, "i5_orientation": result.orientation.value}

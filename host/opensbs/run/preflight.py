@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..demux import ReadSpec, SampleSheetError, check_sample_sheet
 from ..recipe import Recipe, RecipeError
 from ..recipe.loader import key_lines, line_for
 from ..runfolder import RunFolderError
@@ -70,11 +71,19 @@ def check_request(request: RunRequest) -> None:
 
 
 def _file_problems(recipe: Recipe) -> list[Problem]:
-    """Files the recipe names (relative to the working directory) that cannot be read: the
-    sample sheet (the simulated library's reference FASTA is the virtual instrument's)."""
+    """Files the recipe names (relative to the working directory) that cannot be read or do
+    not fit: the sample sheet (the simulated library's reference FASTA is the virtual
+    instrument's)."""
     sheet = recipe.run.sample_sheet
     if sheet is not None and not Path(sheet).is_file():
         return [(("run", "sample_sheet"), "no such file")]
+    if sheet is None:
+        return []
+    reads = tuple(ReadSpec(n, r.cycles, r.index) for n, r in enumerate(recipe.reads, 1))
+    try:  # it must fit the read structure: the run is demultiplexed with it at its end
+        check_sample_sheet(sheet, reads)
+    except SampleSheetError as exc:
+        return [(("run", "sample_sheet"), f"{exc}")]
     return []
 
 

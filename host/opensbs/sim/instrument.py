@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ..demux import read_sample_sheet
 from .board.device import SimBoardDevice
 from .board.sim_board import SimBoard
 from .camera import SimulatedCamera
@@ -35,7 +36,7 @@ from .config import SimConfig
 from .coupling import SAMPLE_PERIOD_MS, ChemistryObserver, IncorporationSpec
 from .errors import SimConfigError
 from .flowcell import FlowCell
-from .library import I5Workflow, LibraryConfig, PoolSample
+from .library import I5Workflow, LibraryConfig, LibraryError, PoolSample
 from .presets import preset_config
 from .usb.backend import VirtualUsbBus
 
@@ -161,15 +162,42 @@ def library_config(recipe: "Recipe") -> LibraryConfig | None:
         return None
     workflow: I5Workflow = "reverse-complement" if recipe.i5_reverse_complement else "forward"
     if section is None:
-        return LibraryConfig(i5_workflow=workflow)
+        return LibraryConfig(i5_workflow=workflow, samples=pool_samples(recipe))
     return LibraryConfig(
         reference_fasta=None if section.reference_fasta is None else Path(
             section.reference_fasta),
         insert_mean_bp=section.insert_mean_bp, insert_sd_bp=section.insert_sd_bp,
         adapter_read1=section.adapter_read1, adapter_read2=section.adapter_read2,
         index_error_rate=section.index_error_rate, i5_workflow=workflow,
-        samples=tuple(PoolSample(s.sample_id, s.index1, s.index2, s.fraction)
-                      for s in section.samples))
+        samples=pool_samples(recipe))
+
+
+def pool_samples(recipe: "Recipe") -> tuple[PoolSample, ...]:
+    """The pool of `recipe`: without a sample sheet its ``[[library.samples]]``; with one, the
+    sheet's samples (and indexes), each with the share its ``[[library.samples]]`` entry gives
+    (matched by sample_id) or an equal part of what the entries leave."""
+    given = {} if recipe.library is None else {s.sample_id: s for s in recipe.library.samples}
+    if recipe.run.sample_sheet is None:
+        return tuple(PoolSample(s.sample_id, s.index1, s.index2, s.fraction)
+                     for s in given.values())
+    sheet = read_sample_sheet(recipe.run.sample_sheet)
+    first = {s.sample_id: s for s in reversed(sheet.samples)}  # a sample in several lanes
+    samples = [first[sample_id] for sample_id in dict.fromkeys(s.sample_id
+                                                                for s in sheet.samples)]
+    for sample_id, entry in given.items():
+        if sample_id not in first:
+            raise LibraryError(f"library.samples: {sample_id!r} is not in the sample sheet "
+                               f"{sheet.path}")
+        row = first[sample_id]
+        if (entry.index1, entry.index2) not in (("", ""), (row.index1, row.index2)):
+            raise LibraryError(f"library.samples: {sample_id!r} has indexes {entry.index1}-"
+                               f"{entry.index2}; the sample sheet {sheet.path} (line {row.line})"
+                               f" says {row.index1}-{row.index2}")
+    unnamed = [s for s in samples if s.sample_id not in given]
+    rest = max(1.0 - sum(e.fraction for e in given.values()), 0.0)
+    return tuple(PoolSample(s.sample_id, s.index1, s.index2,
+                            given[s.sample_id].fraction if s.sample_id in given
+                            else rest / len(unnamed)) for s in samples)
 
 
 def incorporation_spec(recipe: "Recipe") -> IncorporationSpec:
