@@ -226,7 +226,8 @@ class TileSimulator:
                                        config.well_pitch_um, config.pixel_size_um,
                                        config.occupancy)
         return random_positions(rng, config.tile_width_px, config.tile_height_px,
-                                config.density_per_mm2, config.pixel_size_um)
+                                config.density_per_mm2, config.pixel_size_um,
+                                config.cluster_exclusion_um)
 
     def _drift(self, cycle: int) -> np.ndarray:
         """Stage offset of ``cycle``: slow linear drift plus repositioning jitter."""
