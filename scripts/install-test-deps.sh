@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(iverilog yosys nextpnr-ice40 fpga-icestorm chromium)  # chromium: report.html test
+apt_packages=(iverilog yosys nextpnr-ice40 fpga-icestorm chromium  # chromium: report.html test
+  picard-tools libcommons-lang-java)  # Picard reads our BCL and CBCL runs (its CBCL path needs commons-lang 2)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -14,8 +14,8 @@ Two ways of calling (``BasecallConfig.whole_read``):
   the phasing trellis); ``add_cycle`` returns nothing until then.
 """
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -347,16 +347,27 @@ class TileBasecaller:
     ``add_cycle(images)`` takes (channels, H, W) images of the next cycle and returns the cycles
     it finalised (a few cycles' delay; the first cycles come out once the template is built).
     Memory is bounded: the template cycles' images, then only per-cluster state.
+
+    ``read_cycles`` (the cycles of each read; default one read): cluster positions come from
+    the first read's template and hold for the run; each read has its own intensity caller,
+    so its phasing starts afresh and its rates are estimated from its own cycles
+    (``read_rates``), with the colour matrix's shape carried over from the first read (the
+    dyes and optics do not change; index reads are too uniform to fit it). Cycles are
+    numbered over the run; the chastity filter is the first read's (as RTA's).
     """
 
     def __init__(self, chemistry: Chemistry | None = None, config: BasecallConfig | None = None,
                  known: KnownParameters | None = None,
-                 quality_table: QualityTable | None = None) -> None:
+                 quality_table: QualityTable | None = None,
+                 read_cycles: Sequence[int] | None = None) -> None:
         self.config = config or BasecallConfig()
         self.known = known or KnownParameters()
         self.chemistry = chemistry
         self._quality_table = quality_table
-        self._caller: IntensityCaller | None = None
+        self._read_cycles = tuple(read_cycles or ())
+        if any(c < 1 for c in self._read_cycles):
+            raise BasecallError(f"read cycles must be >= 1, got {list(self._read_cycles)}")
+        self._callers: list[IntensityCaller] = []  # one per read begun
         self._images: list[np.ndarray] = []
         self.template: Template | None = None
         self._registrar: Registrar | None = None
@@ -368,17 +379,27 @@ class TileBasecaller:
         self.cycles_added = 0
 
     @property
+    def _caller(self) -> IntensityCaller | None:
+        return self._callers[-1] if self._callers else None
+
+    @property
     def positions(self) -> np.ndarray | None:
         """(n, 2) cluster positions (x, y pixels, frame of cycle 1) once the template exists."""
         return self._positions
 
     @property
     def passing_filter(self) -> np.ndarray | None:
-        return None if self._caller is None else self._caller.passing_filter
+        return self._callers[0].passing_filter if self._callers else None
 
     @property
     def rates(self) -> PhasingEstimate:
-        return self._caller.rates if self._caller else PhasingEstimate(0.0, 0.0)
+        """The first read's phasing estimate (``read_rates``: every read's)."""
+        return self._callers[0].rates if self._callers else PhasingEstimate(0.0, 0.0)
+
+    @property
+    def read_rates(self) -> list[PhasingEstimate]:
+        """Phasing estimate of each read begun so far."""
+        return [caller.rates for caller in self._callers]
 
     @property
     def colour_model(self) -> ColourModel | None:
@@ -396,28 +417,67 @@ class TileBasecaller:
                              f" got {imgs.shape[0]}")
         if self._images and imgs.shape != self._images[0].shape:
             raise ShapeError(f"image shape changed from {self._images[0].shape} to {imgs.shape}")
+        if self._read_cycles and self.cycles_added >= sum(self._read_cycles):
+            raise BasecallError(f"all {sum(self._read_cycles)} cycles of the reads were added")
         self.cycles_added += 1
         if self._caller is None:
             self._images.append(imgs)
-            if len(self._images) < self.config.template_cycles:
+            if len(self._images) < min(self.config.template_cycles, self._first_read_cycles):
                 return []
             return self._start()
-        return self._process(imgs, self.cycles_added)
+        out: list[CycleCalls] = []
+        if self.cycles_added in self._read_starts()[len(self._callers):]:
+            out = self._next_read()
+        return out + self._process(imgs, self.cycles_added)
 
     def finish(self) -> list[CycleCalls]:
-        """End of the read: flush the look-ahead and fix the filter."""
+        """End of the last read: flush the look-ahead and fix the filter."""
         out: list[CycleCalls] = []
         if self._caller is None:
             if not self._images:
                 return []
             out = self._start()
         assert self._caller is not None
-        return out + self._caller.finish()
+        return out + self._numbered(self._caller.finish())
+
+    @property
+    def _first_read_cycles(self) -> int:
+        return self._read_cycles[0] if self._read_cycles else self.config.template_cycles
+
+    def _read_starts(self) -> list[int]:
+        """First run cycle (1-based) of each read."""
+        starts, first = [], 1
+        for cycles in self._read_cycles:
+            starts.append(first)
+            first += cycles
+        return starts or [1]
+
+    def _numbered(self, calls: list[CycleCalls]) -> list[CycleCalls]:
+        """The current read's calls with run cycle numbers."""
+        offset = self._read_starts()[len(self._callers) - 1] - 1
+        if not offset:
+            return calls
+        return [replace(c, cycle=c.cycle + offset) for c in calls]
+
+    def _new_caller(self) -> IntensityCaller:
+        assert self.chemistry is not None
+        known = self.known
+        if self._callers and known.colour_matrix is None and \
+                self._callers[0].colour_model is not None:
+            known = replace(known, colour_matrix=self._callers[0].colour_model.normalised())
+        return IntensityCaller(self.chemistry, self.config, known, self._quality_table,
+                               self.times)
+
+    def _next_read(self) -> list[CycleCalls]:
+        """The read just ended: finalise it, then start the next one's caller."""
+        assert self._caller is not None
+        out = self._numbered(self._caller.finish())
+        self._callers.append(self._new_caller())
+        return out
 
     def _start(self) -> list[CycleCalls]:
         assert self.chemistry is not None
-        self._caller = IntensityCaller(self.chemistry, self.config, self.known,
-                                       self._quality_table, self.times)
+        self._callers.append(self._new_caller())
         with self.times.measure("template + overlap matrix"):
             self._build_template()
         out: list[CycleCalls] = []
@@ -458,7 +518,7 @@ class TileBasecaller:
         if self._unmixer is not None:
             with self.times.measure("overlap unmixing"):
                 intensities = self._unmixer.unmix(intensities)
-        return self._caller.add_cycle(intensities, shifts)
+        return self._numbered(self._caller.add_cycle(intensities, shifts))
 
 
 @dataclass

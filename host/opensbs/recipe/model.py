@@ -6,6 +6,8 @@ Every number has its unit in its name and an allowed range declared on the field
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -28,6 +30,12 @@ class RunSection(_Strict):
     chemistry: Literal["four-colour", "two-colour"] = "four-colour"
     instrument: str = Field(default="OPENSBS1", min_length=1, max_length=32, pattern=r"^\w+$")
     flowcell_id: str = Field(default="OSBS0001", min_length=1, max_length=32, pattern=r"^\w+$")
+    # base calls as one BCL per tile and cycle, or NovaSeq-style CBCL (one per surface and
+    # cycle, all its tiles in gzip blocks)
+    bcl_format: Literal["bcl", "cbcl"] = "bcl"
+    # sample sheet of the pool (copied into the run folder as SampleSheet.csv); a relative
+    # path is taken from the recipe file's folder
+    sample_sheet: str | None = Field(default=None, min_length=1, max_length=4096)
 
 
 class Read(_Strict):
@@ -35,6 +43,31 @@ class Read(_Strict):
 
     cycles: int = Field(ge=1, le=600)
     index: bool = False
+    # the paired-end turnaround (the recipe's [[turnaround]] steps) runs before this read
+    turnaround: bool = False
+
+
+_READ_STRUCTURE = re.compile(r"(\d+)([TB])")
+
+
+def parse_read_structure(text: str) -> tuple[Read, ...]:
+    """Reads of a Picard-style read structure: `151T10B10B151T` is a 151-cycle template
+    read, two 10-cycle index (barcode) reads, a 151-cycle template read."""
+    reads, position = [], 0
+    for match in _READ_STRUCTURE.finditer(text):
+        if match.start() != position:
+            break
+        reads.append(Read(cycles=int(match.group(1)), index=match.group(2) == "B"))
+        position = match.end()
+    if not reads or position != len(text):
+        raise ValueError(f"read structure {text!r}: expected <cycles>T or <cycles>B segments "
+                         "such as 151T10B10B151T")
+    return tuple(reads)
+
+
+def read_structure(reads: Sequence[Read]) -> str:
+    """The Picard read structure of `reads` (`151T10B10B151T`)."""
+    return "".join(f"{r.cycles}{'B' if r.index else 'T'}" for r in reads)
 
 
 class Flowcell(_Strict):
@@ -108,6 +141,44 @@ class ImageStep(_Strict):
 
 
 Step = Annotated[FluidicsStep | ThermalStep | WaitStep | ImageStep, Field(discriminator="step")]
+TurnaroundStep = Annotated[FluidicsStep | ThermalStep | WaitStep, Field(discriminator="step")]
+
+
+class PoolSampleSection(_Strict):
+    """One sample of the simulated pool: indexes as the sample sheet writes them, its share."""
+
+    sample_id: str = Field(min_length=1, max_length=100, pattern=r"^[\w-]+$")
+    index1: str = Field(default="", max_length=24, pattern=r"^[ACGT]*$")
+    index2: str = Field(default="", max_length=24, pattern=r"^[ACGT]*$")
+    fraction: float = Field(ge=0.0, le=1.0)
+
+
+class LibrarySection(_Strict):
+    """The simulated library behind `--sim` (opensbs.sim.library): inserts from a reference
+    (PhiX when none is named; a relative path is taken from the recipe's folder), adapters,
+    the pool and its index error rate."""
+
+    reference_fasta: str | None = Field(default=None, min_length=1, max_length=4096)
+    insert_mean_bp: float = Field(default=350.0, ge=1.0, le=100_000.0)
+    insert_sd_bp: float = Field(default=80.0, ge=0.0, le=100_000.0)
+    adapter_read1: str = Field(default="AGATCGGAAGAGCACACGTCTGAACTCCAGTCA", max_length=64,
+                               pattern=r"^[ACGT]*$")
+    adapter_read2: str = Field(default="AGATCGGAAGAGCGTCGTGTAGGGAAAGAGTGT", max_length=64,
+                               pattern=r"^[ACGT]*$")
+    index_error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    samples: list[PoolSampleSection] = Field(default_factory=list, max_length=1536)
+
+    @model_validator(mode="after")
+    def _check_pool(self) -> LibrarySection:
+        total = sum(s.fraction for s in self.samples)
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"library.samples: the fractions add up to {total:.6g} > 1")
+        seen: set[str] = set()
+        for sample in self.samples:
+            if sample.sample_id in seen:
+                raise ValueError(f"library.samples: duplicate sample_id {sample.sample_id!r}")
+            seen.add(sample.sample_id)
+        return self
 
 
 class SimSection(_Strict):
@@ -126,6 +197,9 @@ class Recipe(_Strict):
     flowcell: Flowcell = Flowcell()
     imaging: Imaging
     cycle: list[Step] = Field(min_length=1, max_length=64)
+    # paired-end turnaround: run once before the read marked `turnaround = true`
+    turnaround: list[TurnaroundStep] = Field(default_factory=list, max_length=64)
+    library: LibrarySection | None = None  # --sim: the simulated library (None: PhiX reads)
     sim: SimSection = SimSection()
 
     @model_validator(mode="after")
@@ -145,12 +219,67 @@ class Recipe(_Strict):
                 f"imaging.channels: {self.run.chemistry} chemistry images the channels "
                 f"{list(expected)} in this order (the base caller reads channel i as "
                 f"{list(expected)}[i]), found {list(names)}")
+        self._check_reads()
         return self
+
+    def _check_reads(self) -> None:
+        turns = [n for n, r in enumerate(self.reads, start=1) if r.turnaround]
+        if len(turns) > 1:
+            raise ValueError(f"reads: the paired-end turnaround is marked before reads {turns};"
+                             " a run turns around once")
+        if turns and turns[0] == 1:
+            raise ValueError("reads[0].turnaround: the turnaround comes between reads, not "
+                             "before the first")
+        if turns and not self.turnaround:
+            raise ValueError(f"reads[{turns[0] - 1}].turnaround: no [[turnaround]] steps")
+        if self.turnaround and not turns:
+            raise ValueError("turnaround: steps given but no read is marked turnaround = true")
+        if sum(r.index for r in self.reads) > 2 or sum(not r.index for r in self.reads) > 2:
+            raise ValueError("reads: at most two template reads and two index reads")
+        if all(r.index for r in self.reads):
+            raise ValueError("reads: at least one template read")
 
     @property
     def total_cycles(self) -> int:
         """Cycles over all reads."""
         return sum(r.cycles for r in self.reads)
+
+    @property
+    def read_structure(self) -> str:
+        """The Picard read structure of the reads (`151T10B10B151T`)."""
+        return read_structure(self.reads)
+
+    def board_steps(self) -> list[tuple[tuple[str, int], Step]]:
+        """Every step the board runs, with its key path: the cycle's, then the turnaround's."""
+        return [(("cycle", i), s) for i, s in enumerate(self.cycle)] + [
+            (("turnaround", i), s) for i, s in enumerate(self.turnaround)]
+
+    def turnaround_cycle(self) -> int | None:
+        """The run cycle before which the paired-end turnaround runs (None: no turnaround)."""
+        return next((start for start, read in zip(self.read_starts(), self.reads, strict=True)
+                     if read.turnaround), None)
+
+    def read_starts(self) -> list[int]:
+        """First run cycle (1-based) of each read."""
+        starts, first = [], 1
+        for read in self.reads:
+            starts.append(first)
+            first += read.cycles
+        return starts
+
+    @property
+    def i5_reverse_complement(self) -> bool:
+        """Whether the i5 read shows the reverse complement of the sample sheet's index2.
+        Forward-strand workflow (MiSeq, HiSeq 2000/2500, NovaSeq 6000 v1.0): the i5 read comes
+        before the paired-end turnaround, primed on the forward strand, and reads index2 as
+        written. Reverse-complement workflow (iSeq, MiniSeq, NextSeq, HiSeq 3000/4000/X,
+        NovaSeq 6000 v1.5, NovaSeq X): it comes after the turnaround's resynthesis, primed on
+        the reverse strand, and reads its reverse complement."""
+        index_reads = [n for n, r in enumerate(self.reads) if r.index]
+        if len(index_reads) < 2:
+            return False
+        turn = next((n for n, r in enumerate(self.reads) if r.turnaround), len(self.reads))
+        return index_reads[1] >= turn
 
     @property
     def channel_names(self) -> list[str]:

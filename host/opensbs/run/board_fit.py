@@ -67,8 +67,7 @@ def recipe_board_problems(recipe: Recipe, limits: BoardLimits) -> list[Problem]:
     if len(recipe.imaging.channels) > limits.lasers:
         problems.append((("imaging", "channels"), f"{len(recipe.imaging.channels)} imaging "
                          f"channels, the board drives {limits.lasers} lasers"))
-    for index, step in enumerate(recipe.cycle):
-        where = ("cycle", index)
+    for where, step in recipe.board_steps():
         if isinstance(step, FluidicsStep):
             if not 0 <= step.port < limits.valve_ports - 1:
                 problems.append(((*where, "port"), f"the valve has reagent ports "

@@ -123,6 +123,35 @@ def keep_images(folder: RunFolder, cycle: int, tile: int, images: np.ndarray,
     atomic_write_bytes(folder.layout.image(tile, cycle), buf.getvalue())
 
 
+def _board_step(setup: RunSetup, step: FluidicsStep | ThermalStep | WaitStep, cycle: int,
+                on_event: Callable[..., None], wall_start: float, **fields: Any) -> None:
+    """Run one fluidics, thermal or wait step on the board and log it."""
+    board = setup.board
+    if isinstance(step, FluidicsStep):
+        record = board.fluidics(step)
+    elif isinstance(step, ThermalStep):
+        record = board.thermal(step)
+    else:
+        record = board.wait(step)
+    on_event("step_done", cycle=cycle, step=record.step,
+             duration_s=(record.end_ms - record.start_ms) / 1000,
+             wall_s=round(setup.progress.elapsed_s() - wall_start, 4), **fields,
+             **record.details)
+
+
+def _run_turnaround(setup: RunSetup, cycle: int, on_event: Callable[..., None]) -> None:
+    """The paired-end turnaround's steps, before the first cycle of the read marked for it."""
+    steps = setup.recipe.turnaround
+    on_event("turnaround_start", cycle=cycle, t_s=setup.board.now_ms() / 1000)
+    for index, step in enumerate(steps):
+        setup.board.check_running()
+        with setup.progress.lock:
+            setup.progress.step = f"turnaround {index + 1}/{len(steps)} {step.step}"
+        _board_step(setup, step, cycle, on_event, setup.progress.elapsed_s(),
+                    turnaround=True)
+    on_event("turnaround_done", cycle=cycle, t_s=setup.board.now_ms() / 1000)
+
+
 def _run_steps(setup: RunSetup, cycle: int, worker: BasecallWorker,
                on_event: Callable[..., None]) -> None:
     board, progress = setup.board, setup.progress
@@ -131,35 +160,27 @@ def _run_steps(setup: RunSetup, cycle: int, worker: BasecallWorker,
         with progress.lock:
             progress.step = f"{index + 1}/{len(setup.recipe.cycle)} {step.step}"
         wall_start = progress.elapsed_s()
-        if isinstance(step, FluidicsStep):
-            record = board.fluidics(step)
-        elif isinstance(step, ThermalStep):
-            record = board.thermal(step)
-        elif isinstance(step, WaitStep):
-            record = board.wait(step)
-        elif isinstance(step, ImageStep):
-            start_ms = board.now_ms()
-            for tile in setup.recipe.flowcell.tile_numbers():
-                board.check_running()
-                with progress.lock:
-                    progress.tile = tile
-                images = setup.imager.image_tile(cycle, tile)
-                if setup.store_images:
-                    store_images(setup.folder, cycle, tile, images)
-                if setup.keep_images:
-                    keep_images(setup.folder, cycle, tile, images, setup.recipe.channel_names)
-                worker.submit(cycle, tile, images)
-                with progress.lock:
-                    progress.frames_received = setup.imager.frames_received
-                    progress.frames_dropped = setup.imager.frames_dropped
-                    progress.bytes_received = setup.imager.bytes_received
-            on_event("step_done", cycle=cycle, step="image",
-                     duration_s=(board.now_ms() - start_ms) / 1000,
-                     wall_s=round(progress.elapsed_s() - wall_start, 4))
+        if not isinstance(step, ImageStep):
+            _board_step(setup, step, cycle, on_event, wall_start)
             continue
-        on_event("step_done", cycle=cycle, step=record.step,
-                 duration_s=(record.end_ms - record.start_ms) / 1000,
-                 wall_s=round(progress.elapsed_s() - wall_start, 4), **record.details)
+        start_ms = board.now_ms()
+        for tile in setup.recipe.flowcell.tile_numbers():
+            board.check_running()
+            with progress.lock:
+                progress.tile = tile
+            images = setup.imager.image_tile(cycle, tile)
+            if setup.store_images:
+                store_images(setup.folder, cycle, tile, images)
+            if setup.keep_images:
+                keep_images(setup.folder, cycle, tile, images, setup.recipe.channel_names)
+            worker.submit(cycle, tile, images)
+            with progress.lock:
+                progress.frames_received = setup.imager.frames_received
+                progress.frames_dropped = setup.imager.frames_dropped
+                progress.bytes_received = setup.imager.bytes_received
+        on_event("step_done", cycle=cycle, step="image",
+                 duration_s=(board.now_ms() - start_ms) / 1000,
+                 wall_s=round(progress.elapsed_s() - wall_start, 4))
 
 
 def _try_record(what: Callable[[], None]) -> str | None:
@@ -254,6 +275,8 @@ def execute_run(setup: RunSetup) -> dict[str, Any]:
                 for tile in recipe.flowcell.tile_numbers():
                     worker.submit(cycle, tile, load_stored_images(setup.folder, cycle, tile))
                 continue
+            if cycle == recipe.turnaround_cycle():
+                _run_turnaround(setup, cycle, on_event)
             on_event("cycle_start", cycle=cycle, t_s=setup.board.now_ms() / 1000,
                      replay=cycle <= setup.imaged_before)
             _run_steps(setup, cycle, worker, on_event)
@@ -288,10 +311,11 @@ def _finalize(setup: RunSetup, on_event: Callable[..., None]) -> dict[str, Any]:
     for tile, caller in setup.callers.items():
         if caller.positions is None or caller.passing_filter is None:
             raise RuntimeError(f"tile {tile}: base caller produced no clusters")
-        rates = caller.rates
+        rates = caller.read_rates
         sigma = caller.kernel_sigma_px
         results.append(TileResult(tile, caller.positions, caller.passing_filter,
-                                  rates.phasing, rates.prephasing, setup.tile_area_mm2,
+                                  [r.phasing for r in rates], [r.prephasing for r in rates],
+                                  setup.tile_area_mm2,
                                   0.0 if sigma is None else FWHM_PER_SIGMA * sigma))
     extra = {**setup.extra_summary, "max_basecall_lag_cycles": progress.max_lag_cycles}
     if setup.link_faults is not None:
@@ -302,6 +326,7 @@ def _finalize(setup: RunSetup, on_event: Callable[..., None]) -> dict[str, Any]:
         progress.q30_fraction, progress.error_rate = summary["q30_fraction"], summary["error_rate"]
         progress.truth_error_rate = summary.get("sim_truth_error_rate")
     setup.journal.append("finished")
-    shutil.rmtree(setup.folder.layout.state / "images", ignore_errors=True)  # resume needs none
+    for done in ("images", "bcl"):  # resume needs none (the CBCLs hold a CBCL run's calls)
+        shutil.rmtree(setup.folder.layout.state / done, ignore_errors=True)
     on_event("finished", wall_elapsed_s=round(progress.elapsed_s(), 3))
     return summary

@@ -35,8 +35,8 @@ class TileResult:
     tile: int
     positions_px: np.ndarray
     passed: np.ndarray
-    phasing: float
-    prephasing: float
+    phasing: Sequence[float]  # per read, fraction per cycle
+    prephasing: Sequence[float]
     area_mm2: float
     fwhm_px: float = 0.0  # spot width from the caller's point-spread estimate (0: unknown)
 
@@ -130,10 +130,9 @@ def finalize_run(folder: RunFolder, results: Sequence[TileResult],
         truth = None if truths is None else truths.get(r.tile)
         if truth is not None:
             truth_counts += truth_errors(r.positions_px, truth, bases, r.passed, usable)
-        reads = len(recipe.reads)
         tiles.append(TileSummary(recipe.flowcell.lane, r.tile, len(r.passed),
                                  int(np.count_nonzero(r.passed)), r.area_mm2,
-                                 phasing=[r.phasing] * reads, prephasing=[r.prephasing] * reads,
+                                 phasing=list(r.phasing), prephasing=list(r.prephasing),
                                  aligned=scores.aligned))
     folder.write_interop(tiles, metrics)
     if truths is not None:
@@ -144,5 +143,7 @@ def finalize_run(folder: RunFolder, results: Sequence[TileResult],
                             **extra)
     folder.write_summary(summary)
     folder.write_fastq()
+    if folder.cbcl:
+        folder.write_cbcl()
     write_report(folder.root)
     return summary

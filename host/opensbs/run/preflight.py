@@ -80,10 +80,10 @@ def _sim_problems(recipe: Recipe) -> list[Problem]:
     lowest_mc = round(plant.ambient_c * 1000)
     highest_mc = round((plant.ambient_c + plant.power_w / plant.loss_w_per_k) * 1000)
     problems: list[Problem] = []
-    for index, step in enumerate(recipe.cycle):
+    for where, step in recipe.board_steps():
         if isinstance(step, ThermalStep) and not (
                 lowest_mc - step.tolerance_mc <= step.setpoint_mc <= highest_mc):
-            problems.append((("cycle", index, "setpoint_mc"),
+            problems.append(((*where, "setpoint_mc"),
                              f"the flow-cell heater reaches {lowest_mc - step.tolerance_mc}.."
                              f"{highest_mc} mC (it only heats, from {plant.ambient_c:g} °C "
                              "ambient)"))
@@ -92,6 +92,25 @@ def _sim_problems(recipe: Recipe) -> list[Problem]:
     except SimConfigError as exc:
         first = next((i for i, s in enumerate(recipe.cycle) if isinstance(s, FluidicsStep)), 0)
         problems.append((("cycle", first, "what"), f"{exc}"))
+    return problems
+
+
+def _file_problems(recipe: Recipe, sim: bool) -> list[Problem]:
+    """Files the recipe names (relative to the working directory) that cannot be read: the
+    sample sheet, and under --sim the library's reference FASTA."""
+    problems: list[Problem] = []
+    sheet = recipe.run.sample_sheet
+    if sheet is not None and not Path(sheet).is_file():
+        problems.append((("run", "sample_sheet"), "no such file"))
+    reference = None if recipe.library is None else recipe.library.reference_fasta
+    if sim and reference is not None:
+        from ..sim.errors import FastaError
+        from ..sim.reference import read_fasta
+
+        try:
+            read_fasta(reference)
+        except FastaError as exc:
+            problems.append((("library", "reference_fasta"), f"{exc}"))
     return problems
 
 
@@ -127,7 +146,7 @@ def preflight(recipe: Recipe, text: str, source: str, *, sim: bool, keep_images:
               out: Path | None) -> None:
     """Refuse, before anything is written, a recipe the instrument would refuse later, or a
     run the disk cannot hold (RecipeError naming file:line and field; InsufficientSpaceError)."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _file_problems(recipe, sim)
     if sim:
         from ..board.schema import load_board
 

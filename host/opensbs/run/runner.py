@@ -263,7 +263,8 @@ def _run_session(session: Session, request: RunRequest,
             with connection as (board, imager, instrument):
                 setup = RunSetup(
                     recipe=recipe, folder=session.folder, board=board, imager=imager,
-                    callers={tile: TileBasecaller() for tile in recipe.flowcell.tile_numbers()},
+                    callers={tile: TileBasecaller(read_cycles=[r.cycles for r in recipe.reads])
+                             for tile in recipe.flowcell.tile_numbers()},
                     tile_area_mm2=recipe.flowcell.tile_area_mm2(recipe.imaging.pixel_size_um),
                     log=log, journal=session.journal, progress=progress,
                     resume_from=session.completed_cycles, imaged_before=session.imaged_cycles,

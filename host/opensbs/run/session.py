@@ -26,6 +26,7 @@ from ..runfolder import (
     RunFolderLayout,
     RunFolderLock,
     RunIdentity,
+    atomic_write_bytes,
     remove_partials,
 )
 from ..runfolder.completion import COMPLETION_FILES
@@ -147,6 +148,9 @@ def new_session(recipe: Recipe, recipe_text: str, out: Path | None, identity: Ru
     try:
         folder = RunFolder(root, recipe, identity)
         folder.write_static(recipe_text, __version__)
+        if recipe.run.sample_sheet is not None:
+            atomic_write_bytes(folder.layout.sample_sheet,
+                               Path(recipe.run.sample_sheet).read_bytes())
         journal = Journal(folder.layout.journal)
         start = {"run_id": identity.run_id, "run_number": identity.run_number,
                  "date_yymmdd": identity.date_yymmdd, "flowcell_id": identity.flowcell_id,

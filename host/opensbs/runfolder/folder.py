@@ -21,6 +21,7 @@ from .basecall_files import (
     encode_filter,
     encode_locs,
 )
+from .cbcl import CbclTile, binned_qualities, encode_cbcl
 from .errors import RunFolderError
 from .interop_files import CycleTileMetrics, TileSummary, interop_files
 from .journal import Journal
@@ -79,8 +80,34 @@ class RunFolder:
     def write_locs(self, tile: int, xy_px: np.ndarray) -> None:
         atomic_write_bytes(self.layout.locs(tile), encode_locs(xy_px))
 
+    @property
+    def cbcl(self) -> bool:
+        """Whether the run's base calls end up as CBCL files (the recipe's run.bcl_format)."""
+        return self.recipe.run.bcl_format == "cbcl"
+
+    def _bcl_path(self, cycle: int, tile: int) -> Path:
+        """Per-tile calls: in BaseCalls (BCL runs), in State/ until the CBCLs are written."""
+        return self.layout.state_bcl(cycle, tile) if self.cbcl else self.layout.bcl(cycle, tile)
+
     def write_bcl(self, cycle: int, tile: int, bases: np.ndarray, qualities: np.ndarray) -> None:
-        atomic_write_bytes(self.layout.bcl(cycle, tile), encode_bcl(bases, qualities))
+        atomic_write_bytes(self._bcl_path(cycle, tile), encode_bcl(bases, qualities))
+
+    def write_cbcl(self) -> list[Path]:
+        """A CBCL run's CBCL per cycle (one surface, every tile; PF clusters only) from the
+        per-tile calls and filters, and the lane's s.locs: CBCL readers take one locs file
+        for all tiles, as on a patterned flow cell; it holds the positions of the tile with
+        the most clusters (every tile's own positions stay in its s_L_TTTT.locs)."""
+        tiles = self.recipe.flowcell.tile_numbers()
+        passed = {tile: self.read_filter(tile) for tile in tiles}
+        written = []
+        for cycle in range(1, self.recipe.total_cycles + 1):
+            parts = [CbclTile(tile, *self.read_bcl(cycle, tile), passed[tile]) for tile in tiles]
+            path = self.layout.cbcl(cycle, self.recipe.flowcell.surface)
+            atomic_write_bytes(path, encode_cbcl(parts))
+            written.append(path)
+        largest = max(tiles, key=lambda tile: len(passed[tile]))
+        atomic_write_bytes(self.layout.s_locs, encode_locs(self.read_locs(largest)))
+        return written
 
     def write_filter(self, tile: int, passed: np.ndarray) -> None:
         atomic_write_bytes(self.layout.filter(tile), encode_filter(passed))
@@ -100,7 +127,7 @@ class RunFolder:
         return decode_filter(self._read(self.layout.filter(tile)), str(self.layout.filter(tile)))
 
     def read_bcl(self, cycle: int, tile: int) -> tuple[np.ndarray, np.ndarray]:
-        path = self.layout.bcl(cycle, tile)
+        path = self._bcl_path(cycle, tile)
         return decode_bcl(self._read(path), str(path))
 
     def read_calls(self, tile: int, cycles: range) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +136,8 @@ class RunFolder:
         return (np.stack([b for b, _ in pairs], axis=1), np.stack([q for _, q in pairs], axis=1))
 
     def write_fastq(self) -> list[Path]:
-        """One FASTQ.gz per read (PF clusters only) from the BCL, filter and locs files."""
+        """One FASTQ.gz per read (PF clusters only) from the BCL, filter and locs files (in a
+        CBCL run with the qualities its CBCLs store)."""
         written, first, counts = [], 1, {"R": 0, "I": 0}
         for number, read in enumerate(self.recipe.reads, start=1):
             kind = "I" if read.index else "R"
@@ -121,6 +149,8 @@ class RunFolder:
             chunks = []
             for tile in self.recipe.flowcell.tile_numbers():
                 bases, quals = self.read_calls(tile, cycles)
+                if self.cbcl:
+                    quals = binned_qualities(bases, quals)
                 chunks.append(fastq_records(bases, quals, self.read_locs(tile),
                                             self.read_filter(tile), tile, naming))
             path = self.layout.fastq(f"{kind}{counts[kind]}")

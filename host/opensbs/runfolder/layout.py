@@ -26,6 +26,11 @@ class RunFolderLayout:
         return self.root / "RunParameters.xml"
 
     @property
+    def sample_sheet(self) -> Path:
+        """The run's sample sheet (the recipe's, copied in when the run starts)."""
+        return self.root / "SampleSheet.csv"
+
+    @property
     def interop(self) -> Path:
         return self.root / "InterOp"
 
@@ -35,6 +40,19 @@ class RunFolderLayout:
 
     def bcl(self, cycle: int, tile: int) -> Path:
         return self.basecalls / f"C{cycle}.1" / f"s_{self.lane}_{tile}.bcl"
+
+    def cbcl(self, cycle: int, surface: int) -> Path:
+        """NovaSeq-style CBCL of one cycle and surface, all its tiles."""
+        return self.basecalls / f"C{cycle}.1" / f"{self.lane_dir}_{surface}.cbcl"
+
+    def state_bcl(self, cycle: int, tile: int) -> Path:
+        """A CBCL run's per-tile calls while it runs (the CBCLs are written at its end)."""
+        return self.state / "bcl" / f"C{cycle}.1" / f"s_{self.lane}_{tile}.bcl"
+
+    @property
+    def s_locs(self) -> Path:
+        """The one locs file of the lane that CBCL readers use (patterned flow cells)."""
+        return self.root / "Data" / "Intensities" / "s.locs"
 
     def filter(self, tile: int) -> Path:
         return self.basecalls / f"s_{self.lane}_{tile}.filter"

@@ -13,11 +13,15 @@ def run_id(date_yymmdd: str, instrument: str, run_number: int, flowcell_id: str)
 
 
 def run_info_xml(recipe: Recipe, run_id_text: str, run_number: int, date_yymmdd: str) -> str:
-    """RunInfo.xml: reads, one lane, tiles named with four digits, and the image channels."""
+    """RunInfo.xml: reads, one lane, tiles named with four digits, and the image channels.
+    The i5 read of a reverse-complement workflow is marked IsReverseComplement="Y" (as the
+    NovaSeq X marks it; BCL Convert then matches the sheet's Index2 reverse-complemented)."""
     fc = recipe.flowcell
+    i5 = [n for n, r in enumerate(recipe.reads, start=1) if r.index][1:2]
+    reverse = set(i5) if recipe.i5_reverse_complement else set()
     reads = "\n".join(
         f'      <Read Number="{n}" NumCycles="{r.cycles}" IsIndexedRead="{"Y" if r.index else "N"}"'
-        ' IsReverseComplement="N"/>'
+        f' IsReverseComplement="{"Y" if n in reverse else "N"}"/>'
         for n, r in enumerate(recipe.reads, start=1))
     tiles = "\n".join(f"            <Tile>{fc.lane}_{t}</Tile>" for t in fc.tile_numbers())
     channels = "\n".join(f"      <Name>{escape(c.lower())}</Name>" for c in recipe.channel_names)

@@ -38,6 +38,12 @@ class ClusterPhasingWindow:
         self.weights = np.zeros((n, behind + ahead + 1), dtype=np.float32)
         self.weights[:, behind] = 1.0  # before cycle 1 every molecule is at position -1
 
+    def restarted(self, templates: np.ndarray) -> "ClusterPhasingWindow":
+        """A window over new `templates` (the next read) with the same clusters' rates, every
+        molecule back at position -1."""
+        return ClusterPhasingWindow(templates, self._multiplier[:, 0], float(self._ggc),
+                                    float(self._homopolymer), self.behind, self.ahead)
+
     @property
     def positions(self) -> np.ndarray:
         """Template positions (0-based) of the window's columns after the current cycle."""

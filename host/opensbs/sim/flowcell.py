@@ -2,11 +2,13 @@
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .config import SimConfig
 from .errors import SimConfigError
+from .library import LibraryConfig
 from .reference import bundled_phix_path, read_fasta
 from .tile import CycleConditions, TileSimulator
 from .truth import TileTruth
@@ -15,13 +17,18 @@ from .truth import TileTruth
 class FlowCell:
     """Tiles sharing one chemistry: every ``advance`` is one cycle on all of them."""
 
-    def __init__(self, config: SimConfig, tiles: Sequence[int]) -> None:
+    def __init__(self, config: SimConfig, tiles: Sequence[int],
+                 library: LibraryConfig | None = None, reads: Sequence[Any] | None = None
+                 ) -> None:
+        """`library` and `reads` (recipe `Read`s): the tiles' clusters are that library's
+        molecules sequenced with that read structure (see `TileSimulator`)."""
         if not tiles or len(set(tiles)) != len(tiles):
             raise SimConfigError(f"tiles must be distinct tile numbers, got {list(tiles)}")
         reference = read_fasta(config.reference or bundled_phix_path())
         self.config = config
         self.tile_numbers = tuple(tiles)
-        self._tiles = {tile: TileSimulator(config, tile, reference) for tile in tiles}
+        self._tiles = {tile: TileSimulator(config, tile, reference, library, reads)
+                       for tile in tiles}
 
     @property
     def cycle(self) -> int:

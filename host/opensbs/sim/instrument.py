@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..board.device import SimBoardDevice
 from ..board.sim import SimBoard
@@ -36,6 +36,7 @@ from .config import SimConfig
 from .coupling import SAMPLE_PERIOD_MS, ChemistryObserver, IncorporationSpec
 from .errors import SimConfigError
 from .flowcell import FlowCell
+from .library import I5Workflow, LibraryConfig, PoolSample
 from .presets import preset_config
 
 if TYPE_CHECKING:
@@ -47,9 +48,10 @@ class VirtualInstrument:
 
     def __init__(self, config: SimConfig, tiles: Sequence[int], *, board: str | Path = "pico",
                  board_seed: int = 0, incorporation: IncorporationSpec | None = None,
-                 noise: bool = True) -> None:
+                 noise: bool = True, library: LibraryConfig | None = None,
+                 reads: Sequence[Any] | None = None) -> None:
         self.config = config
-        self.flowcell = FlowCell(config, tiles)
+        self.flowcell = FlowCell(config, tiles, library, reads)
         self.board = SimBoard(board, seed=board_seed)
         self.board_device = SimBoardDevice(self.board, serial_number="SIM-BOARD-0")
         spec = incorporation or IncorporationSpec()
@@ -73,7 +75,9 @@ class VirtualInstrument:
                     **config_changes: object) -> "VirtualInstrument":
         """An instrument for ``recipe``: the simulator preset (``preset``, else the recipe's
         ``[sim] preset``) with the recipe's tiles, tile size, chemistry, cycles, bit depth and
-        incorporation step; ``config_changes`` override any other `SimConfig` field."""
+        incorporation step; ``config_changes`` override any other `SimConfig` field. A recipe
+        with a ``[library]`` or more than one read sequences a library (`library_config`);
+        else each cluster is one PhiX read."""
         flowcell = recipe.flowcell
         config = preset_config(preset or recipe.sim.preset, seed=seed,
                                tile_width_px=flowcell.width_px,
@@ -83,8 +87,10 @@ class VirtualInstrument:
                                adc_bits=recipe.imaging.bit_depth)
         if config_changes:
             config = config.replace(**config_changes)
+        library = library_config(recipe)
         return cls(config, flowcell.tile_numbers(), board=board, board_seed=seed,
-                   incorporation=incorporation_spec(recipe))
+                   incorporation=incorporation_spec(recipe), library=library,
+                   reads=None if library is None else recipe.reads)
 
     @property
     def backend(self) -> object:
@@ -145,6 +151,25 @@ class VirtualInstrument:
     def _sample(self) -> None:
         with self.board.lock:
             self.observer.sample_plant(self.board.clock.now_us / 1e6, self.board)
+
+
+def library_config(recipe: "Recipe") -> LibraryConfig | None:
+    """The simulated library of `recipe` (its ``[library]``, defaults with more than one read;
+    None: single PhiX reads). The i5 read's orientation follows the recipe's turnaround."""
+    section = recipe.library
+    if section is None and len(recipe.reads) == 1:
+        return None
+    workflow: I5Workflow = "reverse-complement" if recipe.i5_reverse_complement else "forward"
+    if section is None:
+        return LibraryConfig(i5_workflow=workflow)
+    return LibraryConfig(
+        reference_fasta=None if section.reference_fasta is None else Path(
+            section.reference_fasta),
+        insert_mean_bp=section.insert_mean_bp, insert_sd_bp=section.insert_sd_bp,
+        adapter_read1=section.adapter_read1, adapter_read2=section.adapter_read2,
+        index_error_rate=section.index_error_rate, i5_workflow=workflow,
+        samples=tuple(PoolSample(s.sample_id, s.index1, s.index2, s.fraction)
+                      for s in section.samples))
 
 
 def incorporation_spec(recipe: "Recipe") -> IncorporationSpec:

@@ -1,6 +1,8 @@
 """`TileSimulator`: one tile of a flow cell, imaged cycle by cycle."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -11,11 +13,15 @@ from .cluster_phasing import ClusterPhasingWindow
 from .config import Layout, SimConfig
 from .errors import CycleLimitError, SimConfigError
 from .geometry import TileGeometry, patterned_positions, random_positions, tile_area_mm2
+from .library import Library, LibraryConfig, draw_library
 from .noise import draw_brightness, draw_cluster_noise, noise_correlation, noise_sd_fraction
 from .optics import apply_psf, digitise, splat_bilinear
 from .phasing import PhasingWindow
 from .reference import Reference, Templates, bundled_phix_path, read_fasta, sample_templates
 from .truth import TileTruth
+
+if TYPE_CHECKING:
+    from ..recipe import Read
 
 # Incorporation efficiency falls off as exp(-0.5 (dT / width)^2) away from the set-point;
 # assumed width (polymerase activity is a broad function of temperature).
@@ -65,10 +71,18 @@ class TileSimulator:
     ``positions`` (N, 2) x/y pixels, ``sequences`` (N, read_length) uint8 codes, ``brightness_e``
     (N,), ``channel_offsets_px`` (C, 2). ``next_cycle()`` returns the next cycle's images as
     ``(C, H, W)`` uint16 and leaves the clusters' clean signal in ``last_signal_e`` (N, C).
+
+    With a ``library`` and its ``reads`` (a read structure whose cycles add up to
+    ``read_length``) the clusters are library molecules (`opensbs.sim.library`): each read
+    sequences its own template (read 1, the i7 and i5 indexes, read 2 from the other strand)
+    and starts in phase (a new primer: the phasing of one read does not carry into the next);
+    ``sequences`` are the reads one after the other. Without, every cluster is one read of
+    ``read_length`` bases of the reference.
     """
 
     def __init__(self, config: SimConfig, tile: int = 1,
-                 reference: Reference | None = None) -> None:
+                 reference: Reference | None = None, library: LibraryConfig | None = None,
+                 reads: "Sequence[Read] | None" = None) -> None:
         if tile < 0:
             raise SimConfigError(f"tile number must be >= 0, got {tile}")
         self.config = config
@@ -77,11 +91,39 @@ class TileSimulator:
         self._window = PhasingWindow()
         self.geometry = self._place_clusters()
         n = len(self.geometry.positions_px)
-        templates = sample_templates(self._rng(_TEMPLATES), self._reference, n,
-                                     config.read_length + self._window.template_margin)
-        if config.duplicate_fraction > 0 and config.layout == Layout.PATTERNED:
-            templates = self._pad_hop(templates)
+        margin = self._window.template_margin
+        hop = self._hop_sources(n) if config.duplicate_fraction > 0 and \
+            config.layout == Layout.PATTERNED else None
+        self.library: Library | None = None
+        if library is None:
+            templates = sample_templates(self._rng(_TEMPLATES), self._reference, n,
+                                         config.read_length + margin)
+            self._read_templates = [templates.codes]
+            self._read_starts = [0]
+        else:
+            reads = tuple(reads or ())
+            if sum(r.cycles for r in reads) != config.read_length:
+                raise SimConfigError(f"the reads' cycles {[r.cycles for r in reads]} must add "
+                                     f"up to read_length {config.read_length}")
+            drawn = draw_library(library, n, reads, self._rng(_TEMPLATES), margin,
+                                 self._reference)
+            self.library = drawn if hop is None else _library_rows(drawn, hop)
+            self._read_templates = list(self.library.reads)
+            self._read_starts = list(np.cumsum([0] + [r.cycles for r in reads[:-1]]))
+            templates = Templates(
+                codes=np.concatenate([t[:, :r.cycles] for t, r in zip(
+                    self.library.reads[:-1], reads[:-1], strict=True)]
+                    + [self.library.reads[-1]], axis=1),
+                record=self.library.record, start=self.library.insert_start,
+                reverse=self.library.reverse)
+        if hop is not None and library is None:
+            templates = Templates(codes=templates.codes[hop], record=templates.record[hop],
+                                  start=templates.start[hop], reverse=templates.reverse[hop])
+            self._read_templates = [templates.codes]
         self._templates = templates
+        self._cluster_phasing: ClusterPhasingWindow | None = None
+        self._read = 0
+        self._cycle = 0
         self.brightness_e = draw_brightness(
             self._rng(_BRIGHTNESS), n, config.brightness_model, config.brightness_median_e,
             config.brightness_sigma_log, config.brightness_shape)
@@ -118,8 +160,8 @@ class TileSimulator:
 
     @property
     def cycle(self) -> int:
-        """Cycles imaged so far."""
-        return self._window.cycle
+        """Cycles imaged so far (over all reads)."""
+        return self._cycle
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -146,6 +188,10 @@ class TileSimulator:
                                   "cycles, all of them imaged")
         conditions = conditions or CycleConditions()
         phasing, prephasing = conditions.rates(config.phasing, config.prephasing)
+        if self._read + 1 < len(self._read_starts) and \
+                self._cycle == self._read_starts[self._read + 1]:
+            self._start_read(self._read + 1)
+        self._cycle += 1
         self._window.advance(phasing, prephasing)
         if self._cluster_phasing is not None:
             self._cluster_phasing.advance(phasing, prephasing)
@@ -210,9 +256,20 @@ class TileSimulator:
             **{k: np.array(history[k], dtype=float) for k in
                ("phasing", "prephasing", "decay_factor", "reagent_fraction",
                 "temperature_error_c")},
+            read_cycles=None if self.library is None else [
+                r.shape[1] - self._window.template_margin for r in self.library.reads],
+            sample=None if self.library is None else self.library.sample.copy(),
+            insert_length=None if self.library is None else self.library.insert_length.copy(),
         )
 
     # -- internals ----------------------------------------------------------------------------
+    def _start_read(self, read: int) -> None:
+        """A new read: every molecule starts from its new primer, in phase."""
+        self._read = read
+        self._window = PhasingWindow()
+        if self._cluster_phasing is not None:
+            self._cluster_phasing = self._cluster_phasing.restarted(self._read_templates[read])
+
     def _rng(self, purpose: int, cycle: int = 0, channel: int = 0) -> np.random.Generator:
         sequence = np.random.SeedSequence(self.config.seed,
                                           spawn_key=(self.tile, purpose, cycle, channel))
@@ -238,7 +295,7 @@ class TileSimulator:
         """(N, C) clean photo-electrons of each cluster in each channel this cycle (with the
         dye effects: G-quenching and accumulated T, which are systematic, not noise)."""
         config = self.config
-        codes = self._templates.codes
+        codes = self._read_templates[self._read]
         n = len(codes)
         signal = np.zeros((n, config.n_channels), dtype=np.float32)
         t_shown = np.zeros(n, dtype=np.float32) if self._t_residual_e is not None else None
@@ -316,7 +373,7 @@ class TileSimulator:
         if config.phasing_spread_log > 0 or config.ggc_phasing_factor > 0 or \
                 config.homopolymer_phasing_factor > 0:
             self._cluster_phasing = ClusterPhasingWindow(
-                self._templates.codes, multiplier, config.ggc_phasing_factor,
+                self._read_templates[0], multiplier, config.ggc_phasing_factor,
                 config.homopolymer_phasing_factor)
         self._decay_rate = None if decay_multiplier is None else np.minimum(
             config.decay_per_cycle * decay_multiplier, 0.5)
@@ -354,20 +411,24 @@ class TileSimulator:
         self._focus_effects = bool(config.focus_drift_px_per_cycle or config.focus_jitter_px
                                    or config.focus_tilt_px)
 
-    def _pad_hop(self, templates: Templates) -> Templates:
+    def _hop_sources(self, n: int) -> np.ndarray:
         """Patterned flow cells: a fraction of the wells were seeded by a neighbouring well's
-        molecule (pad hopping), so they carry that well's template."""
+        molecule (pad hopping), so they carry that well's template. Row i's molecule."""
         rng = self._rng(_DUPLICATES)
         positions = self.geometry.positions_px
-        n = len(positions)
+        source = np.arange(n)
         if n < 2:
-            return templates
+            return source
         hop = np.flatnonzero(rng.random(n) < self.config.duplicate_fraction)
         _, nearest = cKDTree(positions).query(positions[hop], k=2)
-        source = nearest[:, 1]
-        codes = templates.codes.copy()
-        record, start, reverse = (templates.record.copy(), templates.start.copy(),
-                                  templates.reverse.copy())
-        codes[hop], record[hop], start[hop], reverse[hop] = (
-            codes[source], record[source], start[source], reverse[source])
-        return Templates(codes=codes, record=record, start=start, reverse=reverse)
+        source[hop] = nearest[:, 1]
+        return source
+
+
+def _library_rows(library: Library, rows: np.ndarray) -> Library:
+    """`library` with cluster i carrying the molecule of cluster rows[i]."""
+    return Library(sample=library.sample[rows], record=library.record[rows],
+                   insert_start=library.insert_start[rows],
+                   insert_length=library.insert_length[rows], reverse=library.reverse[rows],
+                   reads=tuple(r[rows] for r in library.reads),
+                   index_errors=tuple(e[rows] for e in library.index_errors))

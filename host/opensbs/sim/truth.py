@@ -8,6 +8,11 @@ Files, for tile number ``T``: ``truth/tile_TTTT.npz`` (arrays) and ``truth/tile_
   channel_offsets_px[c]`` (x = column, y = row, pixel centres at integers);
 * ``sequences[i]``: the read (uint8 A=0 C=1 G=2 T=3, ``read_length`` bases); the templates are
   ``template_margin`` bases longer (leading molecules can show them);
+* with a library (`opensbs.sim.library`): ``sequences`` are the reads one after the other
+  (``read_cycles`` each), ``sample[i]`` the pool sample of cluster ``i`` (0: none),
+  ``template_record`` / ``template_start`` / ``insert_length`` its insert and
+  ``template_reverse`` the strand read 1 reads; each read starts in phase, so
+  `phasing_matrix` applies to each read's cycles separately;
 * ``crosstalk[dye, channel]``, ``encoding[base, dye]``; ``phasing[t-1]``, ``prephasing[t-1]``:
   the rates of cycle ``t`` (the configured ones unless the instrument's conditions changed them);
   ``decay_factor[t-1]``: the signal multiplier at cycle ``t`` (1 at cycle 1);
@@ -29,6 +34,7 @@ _ARRAY_FIELDS = ("positions_px", "templates", "brightness_e", "template_record",
                  "template_start", "template_reverse", "crosstalk", "encoding",
                  "channel_offsets_px", "drift_px", "phasing", "prephasing", "decay_factor",
                  "reagent_fraction", "temperature_error_c")
+_LIBRARY_FIELDS = ("sample", "insert_length")
 _JSON_ARRAY_FIELDS = ("crosstalk", "encoding", "channel_offsets_px", "drift_px", "phasing",
                       "prephasing", "decay_factor", "reagent_fraction", "temperature_error_c")
 
@@ -60,6 +66,10 @@ class TileTruth:
     decay_factor: np.ndarray
     reagent_fraction: np.ndarray
     temperature_error_c: np.ndarray
+    # with a library only (None: one read of reference templates)
+    read_cycles: list[int] | None = None
+    sample: np.ndarray | None = None
+    insert_length: np.ndarray | None = None
 
     @property
     def sequences(self) -> np.ndarray:
@@ -79,10 +89,11 @@ class TileTruth:
         truth_dir = Path(truth_dir)
         truth_dir.mkdir(parents=True, exist_ok=True)
         stem = truth_dir / f"tile_{self.tile:04d}"
-        np.savez_compressed(stem.with_suffix(".npz"),
-                            **{name: getattr(self, name) for name in _ARRAY_FIELDS})
+        arrays = {name: getattr(self, name) for name in (*_ARRAY_FIELDS, *_LIBRARY_FIELDS)
+                  if getattr(self, name) is not None}
+        np.savez_compressed(stem.with_suffix(".npz"), **arrays)
         meta: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)
-                                if f.name not in _ARRAY_FIELDS}
+                                if f.name not in (*_ARRAY_FIELDS, *_LIBRARY_FIELDS)}
         meta.update({name: np.asarray(getattr(self, name)).tolist()
                      for name in _JSON_ARRAY_FIELDS})
         meta["n_clusters"] = self.n_clusters
@@ -97,9 +108,12 @@ class TileTruth:
             meta = json.loads(stem.with_suffix(".json").read_text())
             with np.load(stem.with_suffix(".npz")) as arrays:
                 loaded = {name: arrays[name] for name in _ARRAY_FIELDS}
+                loaded.update({name: arrays[name] for name in _LIBRARY_FIELDS
+                               if name in arrays.files})
         except FileNotFoundError as exc:
             raise SimLayoutError(f"truth of tile {tile} missing: {exc.filename}") from None
         except KeyError as exc:
             raise SimLayoutError(f"truth of tile {tile} lacks array {exc}") from None
-        scalars = {f.name: meta[f.name] for f in fields(cls) if f.name not in _ARRAY_FIELDS}
+        scalars = {f.name: meta[f.name] for f in fields(cls)
+                   if f.name not in (*_ARRAY_FIELDS, *_LIBRARY_FIELDS) and f.name in meta}
         return cls(**scalars, **loaded)
