@@ -109,6 +109,8 @@ class SimConfig:
     cluster_exclusion_um: float = 0.0
     # patterned flow cells: wells seeded from a neighbour's template (pad hopping)
     duplicate_fraction: float = 0.0
+    # pooled libraries: clusters carrying one index of another sample (opensbs.sim.library)
+    index_hopping_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "chemistry", _parse_chemistry(self.chemistry))
@@ -126,6 +128,9 @@ class SimConfig:
                             "focus_jitter_px", "bubbles_per_mm2_cycle", "bubble_radius_px",
                             "dust_per_mm2", "dust_brightness_e", "dust_radius_px",
                             "cluster_size_spread", "cluster_exclusion_um")
+        if not 0.0 <= self.index_hopping_fraction <= 1.0:
+            raise SimConfigError(f"index_hopping_fraction must be in [0, 1], "
+                                 f"got {self.index_hopping_fraction}")
         _check_realism(self)
         seed_density_per_mm2(self.density_per_mm2, self.cluster_exclusion_um)
         if self.layout not in (Layout.RANDOM, Layout.PATTERNED):

@@ -66,6 +66,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "well_pitch_um": 1.0,
         "occupancy": 0.8,
         "duplicate_fraction": 0.02,
+        "index_hopping_fraction": 0.0047,
         "phasing": 0.001,
         "prephasing": 0.0005,
         "phasing_spread_log": 0.25,
