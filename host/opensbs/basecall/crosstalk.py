@@ -6,14 +6,16 @@ brightness ``a`` are ``y = a * M @ signature[:, b] + offset``. Column j of the c
 ``offset`` is what background subtraction left over. Correction: ``z = M^-1 (y - offset)``.
 
 Estimation uses clusters that show one dye only ("pure" in channel j, found iteratively with the
-current model). Their cloud is a ray from the offset along column j: ``y_k - offset_k`` is
-``M[k, j] / M[j, j]`` times ``y_j - offset_j``. The ratio is the median of that quotient over the
-brighter half of the pure clusters, so it needs no spread of cluster brightness and is robust
-to the clusters a neighbour or an overlapping cluster lights in channel k (a regression of
-``y_k`` on brightness mistakes them for crosstalk). Each pure cloud's median of
-``y_k - ratio * y_j`` gives ``offset_k - ratio * offset_j``, and all of them together give the
-offsets by least squares (the offsets so include the average light of neighbours). Columns
-are scaled so an average cluster corrects to about 1.
+current model). The offset of channel k is the median level, in k, of the cloud darkest in k:
+the clusters showing a dark base where the chemistry has one (two-colour G), else the pure
+clusters of the dye leaking least into k (crosstalk is never negative; that dye's leak, ~1 %
+in four-colour optics, is taken as zero). It so includes the average light of neighbours.
+A pure cloud is then a ray from the offset along column j: ``y_k - offset_k`` is
+``M[k, j] / M[j, j]`` times ``y_j - offset_j``, the ratio taken as the median quotient over the
+brighter half of the cloud. That needs no spread of cluster brightness and is robust to the
+clusters a neighbour or an overlapping cluster lights in channel k, which a regression of
+``y_k`` on brightness takes for crosstalk (neighbour light and per-cluster offsets grow with
+the local brightness too). Columns are scaled so an average cluster corrects to about 1.
 """
 
 from dataclasses import dataclass
