@@ -17,8 +17,8 @@ import json
 import time
 
 import numpy as np
-from opensbs.basecall.evaluation import CalledTile, simulate_and_call
 from opensbs.basecall.quality import empirical_calibration
+from opensbs.calibration.evaluation import CalledTile, simulate_and_call
 from opensbs.sim import SimConfig
 
 

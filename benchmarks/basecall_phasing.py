@@ -44,7 +44,6 @@ from opensbs.align import ControlAligner  # noqa: E402
 from opensbs.basecall import BasecallConfig, TileBasecaller, call_intensities  # noqa: E402
 from opensbs.basecall.calls import call_bases  # noqa: E402
 from opensbs.basecall.chemistry import Chemistry, chemistry_named  # noqa: E402
-from opensbs.basecall.evaluation import simulate_and_call  # noqa: E402
 from opensbs.basecall.quality import DEFAULT_MAX_QUALITY, empirical_calibration  # noqa: E402
 from opensbs.basecall.read_model import (  # noqa: E402
     EXTRA_POSITIONS,
@@ -52,6 +51,7 @@ from opensbs.basecall.read_model import (  # noqa: E402
     matched_statistic,
 )
 from opensbs.basecall.whole_read import ReadCalls, call_whole_read  # noqa: E402
+from opensbs.calibration.evaluation import simulate_and_call  # noqa: E402
 from opensbs.sim import Chemistry as Chemistry_  # noqa: E402
 from opensbs.sim import SimConfig, TileSimulator  # noqa: E402
 from opensbs.sim.intensities import IntensityConfig, simulate_intensities  # noqa: E402

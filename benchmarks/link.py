@@ -24,7 +24,8 @@ from typing import Any
 
 from opensbs.protocol.control import MsgType
 from opensbs.protocol.crc import crc32
-from opensbs.usb.linkbench import (
+from opensbs.sim.usb import FaultRates
+from opensbs.sim.usb.linkbench import (
     FRAME_4MIB,
     MIB,
     bandwidth_self_test,
@@ -34,7 +35,6 @@ from opensbs.usb.linkbench import (
     parse_throughput,
     virtual_bus_with_camera,
 )
-from opensbs.usb.virtual import FaultRates
 
 
 def crc_only_gbps(stream: bytes, passes: int = 4) -> float:

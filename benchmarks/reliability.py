@@ -233,7 +233,6 @@ def decoder_soak(frames: int, rng: random.Random, tally: Counter[str]) -> None:
     """`frames` small frames from the capture-path model through the image-link receiver's
     parser and sequence tracker, half of them dropped, corrupted, duplicated or truncated.
     Every lost frame must be reported (a sequence gap), no damaged one delivered."""
-    from opensbs.capture import CaptureModel
     from opensbs.protocol.errors import ProtocolError
     from opensbs.protocol.image import (
         ControlBits,
@@ -242,6 +241,7 @@ def decoder_soak(frames: int, rng: random.Random, tally: Counter[str]) -> None:
         RegisterOp,
         encode_register_command,
     )
+    from opensbs.sim.capture import CaptureModel
     from opensbs.usb.image_receiver import ImageStreamParser, LinkEventKind, SequenceTracker
 
     model = CaptureModel(bits_per_pixel=12, sensor_width=16, sensor_height=4)

@@ -40,8 +40,9 @@ from opensbs.basecall.image_set import open_image_set  # noqa: E402
 from opensbs.jobs import EngineOptions, JobReport, TileJob, run_tile_jobs  # noqa: E402
 from opensbs.jobs.completion import MARKER_FOLDER  # noqa: E402
 from opensbs.jobs.engine import default_workers  # noqa: E402
-from opensbs.jobs.tiles import ReadSpan, basecall_jobs, simulation_jobs  # noqa: E402
+from opensbs.jobs.tiles import ReadSpan, basecall_jobs  # noqa: E402
 from opensbs.sim import SimConfig  # noqa: E402
+from opensbs.sim.jobs import simulation_jobs  # noqa: E402
 
 TILES_PER_CYCLE = 1000
 CYCLE_S = 300.0

@@ -11,8 +11,8 @@ import json
 import time
 
 import numpy as np
-from opensbs.board.sim import SimBoard
 from opensbs.protocol.control import MsgType, encode_frame
+from opensbs.sim.board.sim_board import SimBoard
 
 SETPOINT_C = 65.0
 RUN_S = 600

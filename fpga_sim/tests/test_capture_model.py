@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from opensbs.capture import CaptureModel
 from opensbs.protocol.errors import BadSyncError
 from opensbs.protocol.image import (
     ControlBits,
@@ -14,6 +13,7 @@ from opensbs.protocol.image import (
     decode_register_reply,
     encode_register_command,
 )
+from opensbs.sim.capture import CaptureModel
 
 
 def _write(model: CaptureModel, reg: Register, value: int) -> RegisterStatus:

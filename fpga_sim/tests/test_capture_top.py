@@ -4,7 +4,7 @@ Bus models in Python sit on the DUT's ports, bound by name prefix: ``SensorBusSo
 numpy images on the ``pix_*`` sensor bus, ``Ft601Host`` is the FT601 on the ``ft_*`` pads
 with random backpressure from a recorded seed, and the test drives ``trig_in`` and
 ``rst_async``. Upstream bytes are cut into packets and parsed with the host's construct
-declarations; every frame is compared byte for byte with opensbs.capture.CaptureModel and
+declarations; every frame is compared byte for byte with opensbs.sim.capture.CaptureModel and
 its pixels with an independent numpy crop/bin of the input image. The geometry and FIFO
 depth are read from the DUT's parameters, so one bench covers every build of the sweep.
 """
@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
-from opensbs.capture import CaptureModel
 from opensbs.protocol.crc import crc32
 from opensbs.protocol.image import (
     IMAGE_HEADER_BYTES,
@@ -40,6 +39,7 @@ from opensbs.protocol.image import (
     encode_register_command,
 )
 from opensbs.sim import SimConfig, TileSimulator
+from opensbs.sim.capture import CaptureModel
 from sim_runner import have_simulator, rtl_sources, run_cocotb
 from tb.ft601 import Ft601Bus, Ft601Host
 from tb.pause import random_pauses

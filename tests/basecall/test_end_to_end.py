@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 from opensbs.basecall import FOUR_COLOUR, ShapeError, TileBasecaller
-from opensbs.basecall.evaluation import simulate_and_call
 from opensbs.basecall.quality import QualityTable
+from opensbs.calibration.evaluation import simulate_and_call
 from opensbs.cli import app
 from opensbs.sim import SimConfig, TileSimulator, write_simulated_run
 from typer.testing import CliRunner

@@ -4,10 +4,10 @@ control-link client; real-time mode; trigger listeners; link reset."""
 import time
 
 import pytest
-from opensbs.board import SimBoard, SimBoardDevice, TriggerPulse
 from opensbs.protocol.control import DeviceState, ErrorCode, MsgType, encode_frame
+from opensbs.sim.board import SimBoard, SimBoardDevice, TriggerPulse
+from opensbs.sim.usb import VirtualUsbBus
 from opensbs.usb import CommandNakError, open_controller
-from opensbs.usb.virtual import VirtualUsbBus
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import serial
 from opensbs.board.firmware import firmware_version
 from opensbs.board.flash import FlashError, check_identity
 from opensbs.board.schema import load_board
-from opensbs.board.virtual_repl import VirtualReplBoard
 from opensbs.cli import app
 from opensbs.protocol.control import DeviceState, Fault, MsgType
 from opensbs.protocol.tables import declaration_hash
+from opensbs.sim.board.virtual_repl import VirtualReplBoard
 from opensbs.usb import ControlClient, SerialTransport
 from typer.testing import CliRunner
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from opensbs.board.firmware import firmware_version
-from opensbs.board.virtual_repl import VirtualReplBoard
+from opensbs.sim.board.virtual_repl import VirtualReplBoard
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 from emulated_fixtures import Flashed
-from opensbs.board.emulated import EmulatedLink, EmulatedPico
 from opensbs.cli import app
 from opensbs.protocol.control import MsgType
+from opensbs.sim.board.emulated import EmulatedLink, EmulatedPico
 from typer.testing import CliRunner
 
 

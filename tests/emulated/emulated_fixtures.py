@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from opensbs.board.emulated import EmulatedPico
+from opensbs.sim.board.emulated import EmulatedPico
 
 
 @dataclass

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 from emulated_fixtures import Flashed
-from opensbs.board.emulated import gpio_number
 from opensbs.board.firmware import firmware_version
 from opensbs.board.schema import load_board
 from opensbs.cli import app
+from opensbs.sim.board.emulated import gpio_number
 from typer.testing import CliRunner
 
 MPREMOTE = [sys.executable, "-m", "mpremote", "connect"]

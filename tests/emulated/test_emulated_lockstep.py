@@ -3,9 +3,9 @@ the pins in emulated time: PIO trigger pulse trains against their program, heate
 trips from the fault to the heater pin going low, the thermistor ADC chain."""
 
 import pytest
-from opensbs.board.emulated import EmulatedLink, EmulatedPico, gpio_number
 from opensbs.board.schema import load_board
 from opensbs.protocol.control import Fault, MsgType, ResetCause
+from opensbs.sim.board.emulated import EmulatedLink, EmulatedPico, gpio_number
 
 CFG = load_board("pico").config
 PERIOD_NS = CFG["control_period_ms"] * 1_000_000

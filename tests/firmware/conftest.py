@@ -2,7 +2,7 @@
 
 import pytest
 from fw_link import HostLink
-from opensbs.board.sim import SimBoard
+from opensbs.sim.board.sim_board import SimBoard
 
 
 @pytest.fixture

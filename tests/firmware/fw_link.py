@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from opensbs.board.sim import SimBoard
 from opensbs.protocol.control import ControlFrame, MsgType, decode_frame, encode_frame
+from opensbs.sim.board.sim_board import SimBoard
 
 
 class HostLink:

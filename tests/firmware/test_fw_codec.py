@@ -109,8 +109,8 @@ def test_length_over_the_maximum_is_refused_before_waiting() -> None:
 
 
 def test_board_answers_the_frames_after_a_cut_transfer() -> None:
-    from opensbs.board.sim import SimBoard
     from opensbs.protocol.control import decode_frame
+    from opensbs.sim.board.sim_board import SimBoard
 
     board = SimBoard("pico")
     board.receive()

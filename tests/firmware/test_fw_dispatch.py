@@ -6,7 +6,6 @@ import json
 import pytest
 from fw_link import HostLink
 from opensbs.board.firmware import BOARDS_DIR, firmware_version
-from opensbs.board.sim import SimBoard
 from opensbs.protocol.control import (
     DeviceState,
     ErrorCode,
@@ -17,6 +16,7 @@ from opensbs.protocol.control import (
     encode_frame,
 )
 from opensbs.protocol.tables import declaration_hash
+from opensbs.sim.board.sim_board import SimBoard
 
 E = ErrorCode
 T = MsgType

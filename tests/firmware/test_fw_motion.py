@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from fw_link import HostLink
 from opensbs.board.firmware import import_firmware
-from opensbs.board.sim import SimBoard, TriggerPulse
 from opensbs.protocol.control import DeviceState, Fault, MsgType, TriggerState
+from opensbs.sim.board.sim_board import SimBoard, TriggerPulse
 
 T = MsgType
 pump_mod = import_firmware("pump")

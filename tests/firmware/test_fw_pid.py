@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from fw_link import HostLink
 from opensbs.board.firmware import import_firmware
-from opensbs.board.sim import SimBoard
 from opensbs.protocol.control import MsgType
+from opensbs.sim.board.sim_board import SimBoard
 
 Pid = import_firmware("pid").Pid
 

@@ -3,8 +3,8 @@ latches, is reported, and is cleared only by FAULT_CLEAR."""
 
 import pytest
 from fw_link import HostLink
-from opensbs.board.sim import SimBoard
 from opensbs.protocol.control import DeviceState, ErrorCode, Fault, MsgType
+from opensbs.sim.board.sim_board import SimBoard
 
 T = MsgType
 HEAT = {"zone": 0, "enable": 1, "setpoint_mc": 65000, "ramp_mc_per_s": 0}

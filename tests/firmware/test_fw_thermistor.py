@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from opensbs.board.firmware import import_firmware
 from opensbs.board.schema import load_board
-from opensbs.board.sim import adc_u16
+from opensbs.sim.board.sim_board import adc_u16
 
 thermistor = import_firmware("thermistor")
 THERM = load_board("pico").config["heaters"][0]["thermistor"]

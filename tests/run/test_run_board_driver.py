@@ -3,12 +3,12 @@
 from collections.abc import Iterator
 
 import pytest
-from opensbs.board import SimBoard, SimBoardDevice
 from opensbs.protocol.control import Fault
 from opensbs.recipe import FluidicsStep, ThermalStep, WaitStep
 from opensbs.run import BoardDriver, InstrumentError, LockstepPacer
+from opensbs.sim.board import SimBoard, SimBoardDevice
+from opensbs.sim.usb.backend import VirtualUsbBus
 from opensbs.usb.discovery import open_controller
-from opensbs.usb.virtual.backend import VirtualUsbBus
 
 
 @pytest.fixture

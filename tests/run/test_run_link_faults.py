@@ -7,14 +7,14 @@ import os
 
 import pytest
 from conftest import MICRO, calls_bytes
-from opensbs.board import SimBoard, SimBoardDevice
 from opensbs.cli import app
 from opensbs.recipe import ThermalStep
 from opensbs.run import BoardDriver, LockstepPacer, RunRequest, start_run
 from opensbs.runfolder import read_run_log
+from opensbs.sim.board import SimBoard, SimBoardDevice
+from opensbs.sim.usb.backend import VirtualUsbBus
+from opensbs.sim.usb.faults import FaultKind, FaultSpecError, parse_fault_spec
 from opensbs.usb.discovery import open_controller
-from opensbs.usb.virtual.backend import VirtualUsbBus
-from opensbs.usb.virtual.faults import FaultKind, FaultSpecError, parse_fault_spec
 from typer.testing import CliRunner
 
 

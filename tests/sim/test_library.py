@@ -146,7 +146,7 @@ def test_simulator_sequences_each_read_in_phase_from_its_own_template() -> None:
     assert np.array_equal(sim.sequences, np.concatenate(
         [r[:, :c.cycles] for r, c in zip(lib.reads, reads, strict=True)], axis=1))
     b2c = sim._base_to_channel  # one unit of each base in each channel
-    for cycle in range(1, 18):
+    for _cycle in range(1, 18):
         sim.advance()
     # cycle 17 is read 2's first: every molecule starts again at position 0 (or 1 if it leapt)
     template = lib.reads[3]

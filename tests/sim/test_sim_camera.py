@@ -17,8 +17,8 @@ from opensbs.sim import SimConfig, SimConfigError
 from opensbs.sim.camera import SimulatedCamera
 from opensbs.sim.coupling import ChemistryObserver, IncorporationSpec
 from opensbs.sim.flowcell import FlowCell
+from opensbs.sim.usb.backend import VirtualUsbBus
 from opensbs.usb.ids import CAMERA_BRIDGE_PID, OPENSBS_VID
-from opensbs.usb.virtual.backend import VirtualUsbBus
 
 CONFIG = SimConfig(seed=4, tile_width_px=64, tile_height_px=48, read_length=6,
                    density_per_mm2=300_000)

@@ -1,11 +1,11 @@
 """Bulk endpoints come from the vendor interface descriptor, not fixed numbers."""
 
 import usb.core
-from opensbs.board.device import SimBoardDevice
-from opensbs.board.sim import SimBoard
+from opensbs.sim.board.device import SimBoardDevice
+from opensbs.sim.board.sim_board import SimBoard
+from opensbs.sim.usb import VirtualUsbBus
 from opensbs.usb.ids import CONTROLLER_PID, OPENSBS_VID
 from opensbs.usb.transport import UsbBulkTransport, vendor_bulk_endpoints
-from opensbs.usb.virtual import VirtualUsbBus
 
 
 class CdcFirstController(SimBoardDevice):

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import serial
-from opensbs.board.device import SimBoardDevice
 from opensbs.board.firmware import import_firmware
 from opensbs.protocol.control import (
     DeviceState,
@@ -18,6 +17,8 @@ from opensbs.protocol.control import (
     ResetCause,
     encode_frame,
 )
+from opensbs.sim.board.device import SimBoardDevice
+from opensbs.sim.usb import FaultInjector, FaultKind, FaultRates, VirtualUsbBus
 from opensbs.usb import (
     CommandNakError,
     CommandTimeoutError,
@@ -31,7 +32,6 @@ from opensbs.usb import (
     find_device,
     open_controller,
 )
-from opensbs.usb.virtual import FaultInjector, FaultKind, FaultRates, VirtualUsbBus
 from usb_devices import connect, executed, msg_type_of, sim_board, sim_controller
 
 codec = import_firmware("codec")
@@ -385,7 +385,7 @@ def test_serial_transport_against_a_device_on_a_pty() -> None:
 
 def test_fault_soak_small() -> None:
     """A few hundred commands with every fault kind except disconnect, 2% each way."""
-    from opensbs.usb.linkbench import control_soak
+    from opensbs.sim.usb.linkbench import control_soak
 
     rates = FaultRates(drop=0.02, corrupt=0.02, duplicate=0.02, delay=0.02, truncate=0.02)
     result = control_soak(400, rates, seed=11)

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 import usb.core
-from opensbs.board.device import SimBoardDevice
-from opensbs.board.sim import SimBoard
 from opensbs.cli import app
 from opensbs.cli import devices as devices_cli
+from opensbs.sim.board.device import SimBoardDevice
+from opensbs.sim.board.sim_board import SimBoard
+from opensbs.sim.usb import CameraBridge, VirtualUsbBus
 from opensbs.usb import (
     DeviceKind,
     DeviceNotFoundError,
@@ -19,7 +20,6 @@ from opensbs.usb import (
     open_camera,
     open_controller,
 )
-from opensbs.usb.virtual import CameraBridge, VirtualUsbBus
 from typer.testing import CliRunner
 
 runner = CliRunner()

@@ -19,8 +19,8 @@ from opensbs.protocol.control import (
     crc16_ccitt,
     encode_frame,
 )
+from opensbs.sim.usb import VirtualUsbBus
 from opensbs.usb.ids import OPENSBS_VID
-from opensbs.usb.virtual import VirtualUsbBus
 from usb_devices import executed, sim_controller
 
 

@@ -21,6 +21,8 @@ from opensbs.protocol.image import (
     encode_image_frame,
     encode_register_reply,
 )
+from opensbs.sim.usb import CameraBridge, FaultInjector, FaultRates, VirtualUsbBus
+from opensbs.sim.usb.linkbench import image_soak
 from opensbs.usb import (
     DeviceVanishedError,
     ImageReceiver,
@@ -31,8 +33,6 @@ from opensbs.usb import (
     open_camera,
 )
 from opensbs.usb.image_receiver import SequenceTracker, SkippedBytes
-from opensbs.usb.linkbench import image_soak
-from opensbs.usb.virtual import CameraBridge, FaultInjector, FaultRates, VirtualUsbBus
 
 SHAPE = (6, 16)  # (height, width)
 

@@ -7,14 +7,14 @@ from array import array
 import pytest
 import usb.core
 import usb.util
-from opensbs.usb.ids import CAMERA_BRIDGE_PID, CONTROLLER_PID, OPENSBS_VID
-from opensbs.usb.virtual import (
+from opensbs.sim.usb import (
     FaultInjector,
     FaultKind,
     FaultRates,
     VirtualDevice,
     VirtualUsbBus,
 )
+from opensbs.usb.ids import CAMERA_BRIDGE_PID, CONTROLLER_PID, OPENSBS_VID
 
 
 class Recorder(VirtualDevice):

@@ -3,11 +3,11 @@ model (CameraBridge), served by the virtual pyusb backend with faults injected t
 
 from typing import Any
 
-from opensbs.board.device import SimBoardDevice
-from opensbs.board.sim import SimBoard
 from opensbs.protocol.control import MsgType, decode_frame
+from opensbs.sim.board.device import SimBoardDevice
+from opensbs.sim.board.sim_board import SimBoard
+from opensbs.sim.usb import FaultInjector, VirtualUsbBus
 from opensbs.usb import ControlClient, open_controller
-from opensbs.usb.virtual import FaultInjector, VirtualUsbBus
 
 
 def sim_board(**options: Any) -> SimBoard:

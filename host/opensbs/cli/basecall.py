@@ -157,7 +157,7 @@ def basecall_recalibrate(
 ) -> None:
     """Re-calibrate one quality table per chemistry against simulated tiles with known truth
     (tiles run in parallel: one worker process per core, or a Dask cluster)."""
-    from ..basecall.recalibrate import (
+    from ..calibration.recalibrate import (
         CALIBRATION_SEEDS,
         calibrate_from_simulation,
         default_calibration_configs,

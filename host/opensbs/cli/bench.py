@@ -7,10 +7,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..sim.usb import VirtualUsbBus
+from ..sim.usb.camera_bridge import CameraBridge
+from ..sim.usb.linkbench import FRAME_4MIB, bandwidth_self_test, frame_stream, parse_throughput
 from ..usb import TransportError
-from ..usb.linkbench import FRAME_4MIB, bandwidth_self_test, frame_stream, parse_throughput
-from ..usb.virtual import VirtualUsbBus
-from ..usb.virtual.camera_bridge import CameraBridge
 from ._app import app
 
 bench_app = typer.Typer(help="Benchmarks and self-tests.", no_args_is_help=True)

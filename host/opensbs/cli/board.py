@@ -39,9 +39,9 @@ def _connect(port: str | None, serial_number: str | None, sim: bool, board: str,
     sim_board = None
     try:
         if sim:
-            from ..board import SimBoard, SimBoardDevice
+            from ..sim.board import SimBoard, SimBoardDevice
+            from ..sim.usb import VirtualUsbBus
             from ..usb import open_controller
-            from ..usb.virtual import VirtualUsbBus
 
             sim_board = SimBoard(board, seed=0)
             bus = VirtualUsbBus()

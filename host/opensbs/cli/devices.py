@@ -8,8 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..sim.usb import CameraBridge, VirtualUsbBus
 from ..usb import DeviceInfo, TransportError, list_devices
-from ..usb.virtual import CameraBridge, VirtualUsbBus
 from ._app import app
 
 UDEV_RULES = Path(__file__).resolve().parent.parent / "usb" / "99-opensbs.rules"
@@ -17,8 +17,8 @@ UDEV_RULES = Path(__file__).resolve().parent.parent / "usb" / "99-opensbs.rules"
 
 def simulated_instrument_bus() -> VirtualUsbBus:
     """A virtual bus with what the simulated instrument presents: a controller and a bridge."""
-    from ..board.device import SimBoardDevice  # noqa: PLC0415 - the simulator only
-    from ..board.sim import SimBoard  # noqa: PLC0415
+    from ..sim.board.device import SimBoardDevice  # noqa: PLC0415 - the simulator only
+    from ..sim.board.sim_board import SimBoard  # noqa: PLC0415
 
     bus = VirtualUsbBus()
     bus.attach(SimBoardDevice(SimBoard("pico"), "SIM-CONTROLLER-0"))

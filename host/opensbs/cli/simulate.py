@@ -6,9 +6,9 @@ from typing import Annotated
 import typer
 
 from ..jobs import JobError, run_tile_jobs
-from ..jobs.tiles import simulation_jobs
 from ..recipe import default_recipe_text, parse_recipe
 from ..sim import Chemistry, SimConfig, SimulationError
+from ..sim.jobs import simulation_jobs
 from ..sim.layout import check_run_request, write_simulation_index
 from ..sim.presets import GENTLE
 from ._app import app

@@ -17,8 +17,6 @@ from ..basecall.image_set import ImageSet
 from ..basecall.pipeline import IntensityCalls, collect
 from ..basecall.quality import QualityTable
 from ..runfolder.atomic import atomic_write_bytes
-from ..sim import SimConfig
-from ..sim.layout import tile_files, write_simulated_tile
 from .engine import TileJob
 
 TILE_PARTS = "tiles"  # per-tile FASTQ parts of an offline calls folder
@@ -59,14 +57,6 @@ def basecall_jobs(images: ImageSet, out_dir: Path, chemistry: str | None,
                     inputs=tuple(images.files[tile]) + ((quality_table,) if quality_table
                                                         else ()))
             for tile in images.tiles]
-
-
-def simulation_jobs(out_dir: Path, config: SimConfig, tiles: list[int], cycles: int
-                    ) -> list[TileJob]:
-    """One job per simulated tile, writing its images and truth under ``out_dir``."""
-    return [TileJob(f"tile_{tile}", out_dir,
-                    tuple(str(p.relative_to(out_dir)) for p in tile_files(out_dir, tile, cycles)),
-                    simulate_tile, (out_dir, config, tile, cycles)) for tile in tiles]
 
 
 def merge_parts(out_dir: Path, tiles: Sequence[int], lane: int, reads: Sequence[ReadSpan]
@@ -119,9 +109,3 @@ def calls_summary(calls: IntensityCalls, reads: int) -> dict[str, Any]:
             "phasing": calls.rates.phasing, "prephasing": calls.rates.prephasing,
             "q30_fraction_pf": float((calls.qualities[calls.passing_filter] >= 30).mean())
             if calls.passing_filter.any() else 0.0}
-
-
-def simulate_tile(out_dir: Path, config: SimConfig, tile: int, cycles: int) -> dict[str, Any]:
-    """Write one simulated tile's cycle images and truth."""
-    write_simulated_tile(out_dir, config, tile, cycles)
-    return {"tile": tile, "cycles": cycles}

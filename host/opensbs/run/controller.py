@@ -33,7 +33,7 @@ from .instrument import BoardDriver
 from .progress import RunProgress
 from .running_figures import RunningFigures
 from .stop import RunInterrupted, StopRequest
-from .truth import TileTruth
+from .truth import SimTruth
 
 
 class Imager(Protocol):
@@ -81,8 +81,8 @@ class RunSetup:
     log: RunLog
     journal: Journal
     progress: RunProgress
-    truths: Callable[[], dict[int, TileTruth] | None] | None = None  # read at the end
-    live_truth: Callable[[int], TileTruth] | None = None  # one tile's truth, for the live view
+    truths: Callable[[], dict[int, SimTruth] | None] | None = None  # read at the end
+    live_truth: Callable[[int], SimTruth] | None = None  # one tile's truth, for the live view
     resume_from: int = 0  # cycles whose calls were on disk before a resume
     imaged_before: int = 0  # cycles imaged (images stored) before a resume, >= resume_from
     replay_chemistry: bool = False  # resume: re-run those cycles (virtual flow cell)

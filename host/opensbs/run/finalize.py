@@ -25,7 +25,7 @@ from ..runfolder import (
 )
 from .calling import load_cycle_metrics
 from .image_figures import load_image_figures
-from .truth import TileTruth, truth_errors
+from .truth import SimTruth, truth_errors
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def _usable(folder: RunFolder) -> np.ndarray:
 
 
 def finalize_run(folder: RunFolder, results: Sequence[TileResult],
-                 truths: dict[int, TileTruth] | None, extra: dict[str, Any]) -> dict[str, Any]:
+                 truths: dict[int, SimTruth] | None, extra: dict[str, Any]) -> dict[str, Any]:
     """Write filter, locs, InterOp, summary.json, FASTQ and report.html; return the summary."""
     recipe = folder.recipe
     cycles = recipe.total_cycles

@@ -14,11 +14,11 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..recipe import FluidicsStep, Recipe, RecipeError, ThermalStep
+from ..recipe import Recipe, RecipeError
 from ..recipe.loader import key_lines, line_for
 from ..runfolder import RunFolderError
-from ..usb.virtual.faults import FaultSpecError, parse_fault_spec
 from .board_fit import BoardLimits, Problem, describe, recipe_board_problems
+from .instrument_factory import FaultSpecError, parse_link_faults, virtual_instrument_problems
 
 if TYPE_CHECKING:
     from .runner import RunRequest
@@ -62,56 +62,20 @@ def check_request(request: RunRequest) -> None:
                       ("--preset", request.preset is not None)) if given]
     if request.faults is not None:
         try:
-            parse_fault_spec(request.faults)
+            parse_link_faults(request.faults)
         except FaultSpecError as exc:
             problems.append(f"{exc}")
     if problems:
         raise RunFolderError("; ".join(problems))
 
 
-def _sim_problems(recipe: Recipe) -> list[Problem]:
-    """What the virtual instrument cannot do: set-points its heater cannot reach (it only
-    heats, from the plant's ambient), a recipe with no incorporation step."""
-    from ..board.plant import FlowCellParams
-    from ..sim.errors import SimConfigError
-    from ..sim.instrument import incorporation_spec
-
-    plant = FlowCellParams()
-    lowest_mc = round(plant.ambient_c * 1000)
-    highest_mc = round((plant.ambient_c + plant.power_w / plant.loss_w_per_k) * 1000)
-    problems: list[Problem] = []
-    for where, step in recipe.board_steps():
-        if isinstance(step, ThermalStep) and not (
-                lowest_mc - step.tolerance_mc <= step.setpoint_mc <= highest_mc):
-            problems.append(((*where, "setpoint_mc"),
-                             f"the flow-cell heater reaches {lowest_mc - step.tolerance_mc}.."
-                             f"{highest_mc} mC (it only heats, from {plant.ambient_c:g} °C "
-                             "ambient)"))
-    try:
-        incorporation_spec(recipe)
-    except SimConfigError as exc:
-        first = next((i for i, s in enumerate(recipe.cycle) if isinstance(s, FluidicsStep)), 0)
-        problems.append((("cycle", first, "what"), f"{exc}"))
-    return problems
-
-
-def _file_problems(recipe: Recipe, sim: bool) -> list[Problem]:
+def _file_problems(recipe: Recipe) -> list[Problem]:
     """Files the recipe names (relative to the working directory) that cannot be read: the
-    sample sheet, and under --sim the library's reference FASTA."""
-    problems: list[Problem] = []
+    sample sheet (under --sim the library's reference FASTA too: virtual_instrument_problems)."""
     sheet = recipe.run.sample_sheet
     if sheet is not None and not Path(sheet).is_file():
-        problems.append((("run", "sample_sheet"), "no such file"))
-    reference = None if recipe.library is None else recipe.library.reference_fasta
-    if sim and reference is not None:
-        from ..sim.errors import FastaError
-        from ..sim.reference import read_fasta
-
-        try:
-            read_fasta(reference)
-        except FastaError as exc:
-            problems.append((("library", "reference_fasta"), f"{exc}"))
-    return problems
+        return [(("run", "sample_sheet"), "no such file")]
+    return []
 
 
 def estimate_run_bytes(recipe: Recipe, *, sim: bool, keep_images: bool) -> int:
@@ -146,12 +110,12 @@ def preflight(recipe: Recipe, text: str, source: str, *, sim: bool, keep_images:
               out: Path | None) -> None:
     """Refuse, before anything is written, a recipe the instrument would refuse later, or a
     run the disk cannot hold (RecipeError naming file:line and field; InsufficientSpaceError)."""
-    problems: list[Problem] = _file_problems(recipe, sim)
+    problems: list[Problem] = _file_problems(recipe)
     if sim:
         from ..board.schema import load_board
 
         limits = BoardLimits.from_board_file(load_board(SIM_BOARD).config)
-        problems += recipe_board_problems(recipe, limits) + _sim_problems(recipe)
+        problems += recipe_board_problems(recipe, limits) + virtual_instrument_problems(recipe)
     if problems:
         lines = key_lines(text)
         raise RecipeError(source, [

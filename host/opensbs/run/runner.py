@@ -30,10 +30,17 @@ from ..recipe import Recipe, default_recipe_text, load_recipe, parse_recipe
 from ..runfolder import RunFolder, RunFolderError, RunLog, read_run_log
 from ..runfolder.completion import write_completion_files
 from ..usb.errors import DeviceNotFoundError, NoUsbBackendError, TransportError
-from ..usb.virtual.faults import FaultInjector, parse_fault_spec
 from .controller import RunSetup, execute_run
 from .imaging import TriggeredImager
 from .instrument import BoardDriver, LockstepPacer, Pacer, WallPacer
+from .instrument_factory import (
+    LinkFaults,
+    injected_counts,
+    open_backend,
+    parse_link_faults,
+    tile_truth,
+    truths,
+)
 from .link_faults import count_link_faults
 from .preflight import check_request, preflight
 from .progress import RunProgress
@@ -46,7 +53,6 @@ from .session import (
     resume_session,
 )
 from .stop import StopRequest, stop_on_signals
-from .truth import TileTruth
 
 
 class NoHardwareError(RuntimeError):
@@ -64,7 +70,7 @@ class RunRequest:
     keep_images: bool = False
     seed: int | None = None  # --sim: seed of the virtual instrument (default 0)
     speed: float | None = None  # --sim: cap on virtual/wall time (None: recipe's value)
-    faults: str | None = None  # --sim: link faults to inject (usb.virtual.parse_fault_spec)
+    faults: str | None = None  # --sim: link faults to inject (sim.usb.parse_fault_spec)
     preset: str | None = None  # --sim: simulator preset (None: the recipe's [sim] preset)
     flowcell: str | None = None  # flow-cell ID (None: the recipe's)
     run_number: int | None = None  # None: the instrument's next (run_number.py)
@@ -92,22 +98,6 @@ def _read_recipe(request: RunRequest) -> tuple[Recipe, str, str]:
     return recipe, request.recipe.read_text("utf-8"), str(request.recipe)
 
 
-def _backend_for(session: Session, recipe: Recipe, faults: dict[str, FaultInjector]
-                 ) -> tuple[Any, Any]:
-    """(pyusb backend, virtual instrument or None); `faults` injected on its links."""
-    if not session.sim:
-        return None, None
-    from ..sim.instrument import VirtualInstrument
-
-    instrument = VirtualInstrument.from_recipe(recipe, seed=session.seed,
-                                               preset=session.start.get("preset"))
-    for link, device in (("control", instrument.board_device), ("camera", instrument.camera)):
-        attachment = instrument.bus.attachment(device)
-        if link in faults and attachment is not None:
-            attachment.faults = faults[link]
-    return instrument.backend, instrument
-
-
 def check_hardware() -> None:
     """Raise NoHardwareError unless a controller board is attached."""
     from ..usb.discovery import DeviceKind, find_device
@@ -123,11 +113,12 @@ def check_hardware() -> None:
 @contextmanager
 def _connected(session: Session, recipe: Recipe, log: RunLog, progress: RunProgress,
                request: RunRequest, stop: StopRequest,
-               faults: dict[str, FaultInjector]
+               faults: LinkFaults
                ) -> Iterator[tuple[BoardDriver, TriggeredImager, Any]]:
     from ..usb.discovery import open_camera, open_controller
 
-    backend, instrument = _backend_for(session, recipe, faults)
+    backend, instrument = open_backend(session.sim, recipe, session.seed,
+                                       session.start.get("preset"), faults)
     speed = request.speed
 
     def on_event(kind: str, **fields: Any) -> None:
@@ -161,35 +152,15 @@ def _connected(session: Session, recipe: Recipe, log: RunLog, progress: RunProgr
         board.close()
 
 
-def _tile_truth(instrument: Any, tile: int) -> TileTruth:
-    with instrument.board.lock:  # the camera renders under this lock
-        truth = instrument.flowcell.truth(tile)
-    return TileTruth(truth.positions_px, truth.sequences)
-
-
-def _truths(instrument: Any, session: Session) -> dict[int, TileTruth]:
-    """The virtual flow cell's truth, also saved in the run folder's Truth/."""
-    instrument.save_truth(session.folder.root / "Truth")
-    return {tile: _tile_truth(instrument, tile)
-            for tile in session.folder.recipe.flowcell.tile_numbers()}
-
-
-def _link_fault_summary(session: Session, faults: dict[str, FaultInjector]
+def _link_fault_summary(session: Session, faults: LinkFaults
                         ) -> dict[str, Any]:
     """summary.json's link faults: what the run log recorded (over every resume), and what the
     virtual links injected in this process (with --faults)."""
     summary: dict[str, Any] = {
         "recorded": count_link_faults(read_run_log(session.folder.layout.run_log))}
     if faults:
-        summary["injected"] = _injected(faults)
+        summary["injected"] = injected_counts(faults)
     return summary
-
-
-def _injected(faults: dict[str, FaultInjector]) -> dict[str, dict[str, int]]:
-    """{link: {"in.drop": n, ...}} injected so far."""
-    return {link: {f"{d}.{kind.value}": n for (d, kind), n in sorted(injector.counts.items(),
-                                                                     key=str)}
-            for link, injector in faults.items()}
 
 
 def _open_session(request: RunRequest) -> Session:
@@ -257,7 +228,7 @@ def _run_session(session: Session, request: RunRequest,
         raise RunFolderError(f"{exc.filename}: cannot write the run log: {exc.strerror}"
                              ) from None
     with log:
-        faults = parse_fault_spec(request.faults) if request.faults else {}
+        faults = parse_link_faults(request.faults)
         try:
             connection = _connected(session, recipe, log, progress, request, stop, faults)
             with connection as (board, imager, instrument):
@@ -273,15 +244,16 @@ def _run_session(session: Session, request: RunRequest,
                     extra_summary={"sim": session.sim, "seed": session.seed}, stop=stop)
                 setup.link_faults = lambda: _link_fault_summary(session, faults)
                 if instrument is not None:
-                    setup.truths = lambda: _truths(instrument, session)
-                    setup.live_truth = lambda tile: _tile_truth(instrument, tile)
+                    setup.truths = lambda: truths(instrument, session.folder.root / "Truth",
+                                                  recipe.flowcell.tile_numbers())
+                    setup.live_truth = lambda tile: tile_truth(instrument, tile)
                 summary = execute_run(setup)
         except TransportError as exc:
             _log_quietly(log, "fault", message=f"link failure: {exc}")
             raise
         finally:
             if faults:  # what this process's virtual links injected, however it ended
-                _log_quietly(log, "faults_injected", **_injected(faults))
+                _log_quietly(log, "faults_injected", **injected_counts(faults))
     _write_completion(session)  # last: run watchers start copying when they appear
     return RunOutcome(session, summary)
 

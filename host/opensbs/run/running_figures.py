@@ -19,7 +19,7 @@ import numpy as np
 from ..align import ControlAligner
 from ..basecall.chastity_filter import ChastityFilter
 from ..basecall.pipeline import CycleCalls
-from .truth import TileTruth, match_truth
+from .truth import SimTruth
 
 MIN_ALIGN_CYCLES = 25
 ALIGN_EVERY_CYCLES = 5
@@ -56,7 +56,7 @@ class RunningFigures:
     (cycles, index) per read; `truth_of(tile)` is None without a truth."""
 
     def __init__(self, read_cycles: Sequence[tuple[int, bool]] = (),
-                 truth_of: Callable[[int], TileTruth] | None = None) -> None:
+                 truth_of: Callable[[int], SimTruth] | None = None) -> None:
         self.read_cycles = list(read_cycles)
         self.truth_of = truth_of
         self._tiles: dict[int, _TileFigures] = {}
@@ -69,7 +69,7 @@ class RunningFigures:
             index = sequences = None
             if self.truth_of is not None:
                 truth = self.truth_of(tile)
-                index, sequences = match_truth(positions_px, truth), truth.sequences
+                index, sequences = truth.match(positions_px), truth.sequences
             figures = _TileFigures(ChastityFilter(len(positions_px)), index, sequences)
             self._tiles[tile] = figures
         figures.chastity_filter.update(calls.chastity)

@@ -3,7 +3,7 @@
 It exposes only when the simulated controller board fires an exposure trigger
 (`on_trigger`, a `SimBoard` trigger listener): it renders the current cycle's image of the
 current tile in the channel the host selected (the bridge's CHANNEL register), passes it
-through the Python reference model of the FPGA capture path (`opensbs.capture.CaptureModel`,
+through the Python reference model of the FPGA capture path (`opensbs.sim.capture.CaptureModel`,
 which also answers the host's register commands) and queues the frame bytes on bulk IN.
 
 Which tile: the stage scans the flow cell's tiles in order; after every channel of the current
@@ -21,19 +21,19 @@ from typing import Protocol
 
 import numpy as np
 
-from ..capture import CaptureModel
 from ..protocol.errors import ProtocolError
 from ..protocol.image import REGISTER_PACKET_BYTES, Register
 from ..usb.ids import CAMERA_BRIDGE_PID, OPENSBS_VID
-from ..usb.virtual.device import VirtualDevice
+from .capture import CaptureModel
 from .coupling import ChemistryObserver
 from .errors import SimConfigError
 from .flowcell import FlowCell
 from .tile import CycleConditions
+from .usb.device import VirtualDevice
 
 
 class TriggerLike(Protocol):
-    """What the camera needs of a trigger pulse (opensbs.board.sim.TriggerPulse)."""
+    """What the camera needs of a trigger pulse (opensbs.sim.board.sim_board.TriggerPulse)."""
 
     @property
     def start_us(self) -> int: ...

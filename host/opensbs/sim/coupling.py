@@ -39,7 +39,7 @@ class IncorporationSpec:
 
 
 class PlantView(Protocol):
-    """What the observer reads from the simulated board (opensbs.board.sim.SimBoard)."""
+    """What the observer reads from the simulated board (opensbs.sim.board.sim_board.SimBoard)."""
 
     def valve_port(self, valve: int) -> int: ...
     def pump_volume_nl(self, pump: int) -> float: ...

@@ -11,7 +11,7 @@
     instrument.save_truth(run_folder / "Truth")  # ground truth of every tile
     instrument.camera.exposures      # what each frame showed (cycle, tile, channel)
 
-It assembles a virtual USB bus with the simulated controller board (`opensbs.board.SimBoard`
+It assembles a virtual USB bus with the simulated controller board (`opensbs.sim.board.SimBoard`
 running the real firmware core, served by `SimBoardDevice`) and the simulated camera
 (`SimulatedCamera`, fed by a `FlowCell` and exposing on the board's trigger pulses through the
 FPGA capture-path model). A `ChemistryObserver` samples the board's valve, syringe and heater
@@ -27,9 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ..board.device import SimBoardDevice
-from ..board.sim import SimBoard
-from ..usb.virtual.backend import VirtualUsbBus
+from .board.device import SimBoardDevice
+from .board.sim_board import SimBoard
 from .camera import SimulatedCamera
 from .chemistry import Chemistry
 from .config import SimConfig
@@ -38,6 +37,7 @@ from .errors import SimConfigError
 from .flowcell import FlowCell
 from .library import I5Workflow, LibraryConfig, PoolSample
 from .presets import preset_config
+from .usb.backend import VirtualUsbBus
 
 if TYPE_CHECKING:
     from ..recipe import Recipe

@@ -1,7 +1,8 @@
 """USB transports over pyusb: discovery, the control-link client, the image-link receiver.
 
 See ``control_client`` (requests, subscriptions), ``image_receiver`` (frames from the camera
-bridge), ``discovery`` (finding devices) and ``virtual`` (the in-process pyusb backend).
+bridge) and ``discovery`` (finding devices). The in-process virtual pyusb backend is
+``opensbs.sim.usb``.
 """
 
 from .control_client import ControlClient, ControlLinkStats

@@ -22,7 +22,7 @@ Public API (used by the simulated camera, the run controller and ``opensbs run -
     SimBoard(record_requests=True).executed # [(msg_type, fields)] of every request the
                                             #   firmware executed (not NAKed), in order
 
-``opensbs.board.device.SimBoardDevice(board)`` serves it to the virtual pyusb backend with
+``opensbs.sim.board.device.SimBoardDevice(board)`` serves it to the virtual pyusb backend with
 VID/PID from the board file. Everything is guarded by one lock, so the device adapter, the
 real-time thread and test code may call in from different threads.
 """
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .firmware import BOARDS_DIR, import_firmware
+from ...board.firmware import BOARDS_DIR, import_firmware
 from .plant import FlowCellParams, HeaterZoneModel, SyringeModel, ValveModel
 
 SUBSTEP_US = 10_000

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from ..basecall.quality import PREDICTORS, Predictors, QualityTable, calibrate_table
 from ..jobs import EngineOptions, TileJob, run_tile_jobs
 from ..sim import SimConfig
 from ..sim.chemistry import parse_chemistry
 from .evaluation import simulate_and_call
-from .quality import PREDICTORS, Predictors, QualityTable, calibrate_table
 
 
 def calibrate_from_simulation(configs: Sequence[SimConfig], work_dir: Path,

@@ -47,11 +47,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ..protocol.control import ControlFrame, FrameSplitter, MsgType, encode_frame, reply_type
-from .firmware import FIRMWARE_DIR
+from ...board.firmware import FIRMWARE_DIR
+from ...board.schema import load_board
+from ...protocol.control import ControlFrame, FrameSplitter, MsgType, encode_frame, reply_type
 from .plant import FlowCellParams
-from .schema import load_board
-from .sim import Plant, adc_u16
+from .sim_board import Plant, adc_u16
 
 HARNESS = FIRMWARE_DIR.resolve().parent / "tools" / "emulator" / "pico.mjs"  # source checkout
 ADC_FIRST_PIN = 26  # GP26..GP29 are ADC channels 0..3

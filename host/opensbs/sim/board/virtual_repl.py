@@ -17,7 +17,7 @@ import threading
 import tty
 from types import TracebackType
 
-from .firmware import FIRMWARE_DIR
+from ...board.firmware import FIRMWARE_DIR
 
 # a test tool of the source tree: the WebAssembly port lives next to the firmware there
 RUNNER = FIRMWARE_DIR.resolve().parent / "tools" / "micropython" / "mp.mjs"

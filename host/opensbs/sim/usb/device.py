@@ -2,7 +2,7 @@
 
 from abc import ABC, abstractmethod
 
-from ..ids import BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT
+from ...usb.ids import BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT
 
 
 class VirtualDevice(ABC):
@@ -10,7 +10,7 @@ class VirtualDevice(ABC):
 
     The backend calls ``handle_out`` for every host ``dev.write`` and ``next_in`` for every
     host ``dev.read``; subclasses are the camera bridge, the simulated controller
-    board (``opensbs.board.device``) and the simulated camera. Methods may be called from the
+    board (``opensbs.sim.board.device``) and the simulated camera. Methods may be called from the
     host's reader threads, so implementations must be thread-safe.
     """
 

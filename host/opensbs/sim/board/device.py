@@ -12,9 +12,9 @@ link buffers only (the MCU keeps running, as on hardware).
 import threading
 import time
 
-from ..usb.ids import CONTROLLER_PID, OPENSBS_VID
-from ..usb.virtual.device import VirtualDevice
-from .sim import SimBoard
+from ...usb.ids import CONTROLLER_PID, OPENSBS_VID
+from ..usb.device import VirtualDevice
+from .sim_board import SimBoard
 
 MAX_QUEUED_IN_BYTES = 1 << 20  # the oldest frames are dropped beyond this (host not reading)
 

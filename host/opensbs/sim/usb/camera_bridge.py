@@ -1,6 +1,6 @@
 """The camera bridge as a VirtualDevice: the FPGA capture model behind the USB 3 FIFO bridge.
 
-Every register command goes to ``opensbs.capture.CaptureModel`` (the bit-exact model of the
+Every register command goes to ``opensbs.sim.capture.CaptureModel`` (the bit-exact model of the
 RTL's register file) and every frame is the model's capture of a sensor image, so the bridge
 behaves as the RTL does. Upstream the packets go back to back, filling each host read like a
 USB 3 FIFO bridge does, so frames span reads. Each OUT transfer is read as 16-byte register
@@ -26,7 +26,6 @@ from collections import deque
 
 import numpy as np
 
-from ...capture import CaptureModel
 from ...protocol.errors import ProtocolError
 from ...protocol.image import (
     REGISTER_PACKET_BYTES,
@@ -36,7 +35,8 @@ from ...protocol.image import (
     decode_image_frame,
     encode_register_command,
 )
-from ..ids import CAMERA_BRIDGE_PID, OPENSBS_VID
+from ...usb.ids import CAMERA_BRIDGE_PID, OPENSBS_VID
+from ..capture import CaptureModel
 from .device import VirtualDevice
 
 RECENT_FRAMES = 4  # frames kept for replay_frames

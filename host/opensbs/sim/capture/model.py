@@ -2,7 +2,7 @@
 
 Public API (used by the simulated camera bridge and checked against the RTL by cocotb tests)::
 
-    from opensbs.capture import CaptureModel
+    from opensbs.sim.capture import CaptureModel
     model = CaptureModel(bits_per_pixel=12, sensor_width=64, sensor_height=48)
     reply = model.handle_register_command(packet)   # 16-byte command -> 16-byte reply
     model.trigger(timestamp_us=1_000)               # one debounced exposure trigger

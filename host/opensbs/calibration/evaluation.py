@@ -1,22 +1,18 @@
 """Scoring calls against simulator truth, and the oracle caller's known parameters.
 
-Detected clusters are matched to true clusters after removing the global offset between the
-template frame and the truth frame: of the true clusters within ``MATCH_RADIUS_PX``, the one
-whose sequence the read agrees with best (as aligning a control read picks its best hit; a
-detection between two merged clusters reads the brighter one). A read is scored against the
-true sequence of its match. The oracle is the same caller given the true positions,
-registration shifts, colour matrix and phasing/prephasing rates.
+Detected clusters are matched to true clusters by the simulator's one matcher
+(`opensbs.sim.truth.match_clusters`); a read is scored against the true sequence of its match.
+The oracle is the same caller given the true positions, registration shifts, colour matrix and
+phasing/prephasing rates.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
-from ..sim import SimConfig, TileSimulator
-from .chemistry import NO_CALL, Chemistry, chemistry_for_channels
-from .phasing import PhasingEstimate
-from .pipeline import (
+from ..basecall.chemistry import NO_CALL, Chemistry, chemistry_for_channels
+from ..basecall.phasing import PhasingEstimate
+from ..basecall.pipeline import (
     BasecallConfig,
     CycleCalls,
     IntensityCalls,
@@ -24,35 +20,8 @@ from .pipeline import (
     TileBasecaller,
     collect,
 )
-from .quality import Predictors, QualityTable
-
-MATCH_RADIUS_PX = 1.5
-
-
-@dataclass(frozen=True)
-class ClusterMatch:
-    """``truth_index[i]`` = true cluster of detected cluster i, or -1 if none within radius."""
-
-    truth_index: np.ndarray
-    offset_px: np.ndarray
-
-
-def match_clusters(detected_px: np.ndarray, true_px: np.ndarray, bases: np.ndarray,
-                   true_sequences: np.ndarray, radius_px: float = MATCH_RADIUS_PX
-                   ) -> ClusterMatch:
-    """Match detected clusters (positions (n, 2), reads (n, cycles)) to true clusters."""
-    tree = cKDTree(true_px)
-    _, nearest = tree.query(detected_px, k=1)
-    offset = np.median(detected_px - true_px[nearest], axis=0)
-    distance, candidates = tree.query(detected_px - offset, k=4, distance_upper_bound=radius_px)
-    found = np.isfinite(distance)
-    safe = np.where(found, candidates, 0)
-    mismatches = (bases[:, None, :] != true_sequences[safe]).sum(axis=2)
-    mismatches = np.where(found, mismatches, np.iinfo(np.int64).max)
-    best = np.argmin(mismatches, axis=1)
-    rows = np.arange(len(detected_px))
-    index = np.where(found[rows, best], safe[rows, best], -1).astype(np.int64)
-    return ClusterMatch(index, offset)
+from ..basecall.quality import Predictors, QualityTable
+from ..sim import SimConfig, TileSimulator
 
 
 def read_errors(bases: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -109,8 +78,7 @@ def simulate_and_call(config: SimConfig, tile: int = 1101, oracle: bool = True,
         if name == "oracle":
             index = np.arange(truth.n_clusters)
         else:
-            index = match_clusters(caller.positions, truth.positions_px, calls.bases,
-                                   truth.sequences).truth_index
+            index = truth.match(caller.positions, calls.bases)
         matched = index >= 0
         errors = np.zeros(calls.bases.shape, dtype=bool)
         errors[matched] = read_errors(calls.bases[matched], truth.sequences[index[matched]])

@@ -4,7 +4,7 @@
     bus.attach(SimBoardDevice(SimBoard("pico")), faults=FaultInjector(out=FaultRates(drop=0.01)))
     client = open_controller(backend=bus.backend)
 
-The devices behind it are the real ones: the firmware core (``opensbs.board``) and the
+The devices behind it are the real ones: the firmware core (``opensbs.sim.board``) and the
 capture model (``CameraBridge``, ``opensbs.sim.camera``).
 """
 

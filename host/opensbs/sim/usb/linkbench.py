@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..protocol.control import ErrorCode, MsgType
-from ..protocol.image import (
+from ...protocol.control import ErrorCode, MsgType
+from ...protocol.image import (
     IMAGE_CRC_BYTES,
     IMAGE_HEADER_BYTES,
     IMAGE_TRAILER_BYTES,
@@ -28,11 +28,11 @@ from ..protocol.image import (
     Register,
     encode_image_frame,
 )
-from .control_client import ControlClient
-from .discovery import open_camera, open_controller
-from .errors import CommandNakError, TransportError
-from .image_receiver import ImageReceiver, ImageStreamParser, LinkEvent, LinkEventKind
-from .virtual import CameraBridge, FaultInjector, FaultRates, VirtualUsbBus
+from ...usb.control_client import ControlClient
+from ...usb.discovery import open_camera, open_controller
+from ...usb.errors import CommandNakError, TransportError
+from ...usb.image_receiver import ImageReceiver, ImageStreamParser, LinkEvent, LinkEventKind
+from . import CameraBridge, FaultInjector, FaultRates, VirtualUsbBus
 
 MIB = 1 << 20
 FRAME_4MIB = (1024, 2048)  # (height, width): 4 MiB of u16 pixels
@@ -155,8 +155,8 @@ def control_soak(commands: int, rates: FaultRates, seed: int = 0,
                  progress: Callable[[int], None] | None = None) -> ControlSoakResult:
     """``commands`` requests to the firmware on a simulated board (real time) under faults on
     both directions, then its execution log is checked against what the client saw."""
-    from ..board.device import SimBoardDevice  # noqa: PLC0415 - the board imports usb
-    from ..board.sim import SimBoard  # noqa: PLC0415
+    from ..board.device import SimBoardDevice  # noqa: PLC0415 - the board imports sim.usb
+    from ..board.sim_board import SimBoard  # noqa: PLC0415
 
     bus = VirtualUsbBus()
     board = SimBoard("pico", record_requests=True)
