@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from opensbs.basecall import TileBasecaller
 from opensbs.basecall.errors import BasecallError
-from opensbs.basecall.evaluation import match_clusters
 from opensbs.recipe import parse_read_structure
 from opensbs.sim import SimConfig, TileSimulator
 from opensbs.sim.library import LibraryConfig, PoolSample
+from opensbs.sim.truth import match_clusters
 
 READS = parse_read_structure("24T6B6B24T")
 PHASING, PREPHASING = 0.02, 0.008
