@@ -7,9 +7,10 @@ preset's `SimConfig` with the given fields changed. Presets:
   for the base-caller benchmarks' historical figures.
 * ``miseq-v3``: a MiSeq-class four-colour random flow cell. Noise and brightness from the AYB fit
   of an Illumina HiSeq-era 2 x 101 run (simNGS ``s_3_4x.runfile``), MiSeq phasing/prephasing,
-  the sequence-context, dye and optical effects at sizes described in docs/simulator.md.
+  the sequence-context, dye and optical effects at sizes described in docs/simulator.md;
+  clusters no closer than 0.5 um (bridge amplification's exclusion).
 * ``novaseq-x``: two-colour (NovaSeq X encoding) on a patterned flow cell, lower noise and
-  phasing (XLEAP-SBS), uniform cluster sizes, pad-hopping duplicates.
+  phasing (XLEAP-SBS), uniform cluster sizes, pad-hopping duplicates, index hopping.
 * ``prototype``: an early instrument: the GA-II fit (simNGS ``76cyclePhiX`` runfile: Weibull
   brightness, 65 % spread), high phasing, dim clusters, more focus and stage drift.
 
