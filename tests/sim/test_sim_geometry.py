@@ -1,7 +1,8 @@
 """Cluster placement: Poisson density and hexagonal wells with occupancy."""
 
 import numpy as np
-from opensbs.sim import SimConfig, TileSimulator
+import pytest
+from opensbs.sim import SimConfig, SimConfigError, TileSimulator
 from opensbs.sim.geometry import hex_grid, tile_area_mm2
 from scipy.spatial import cKDTree
 
@@ -21,6 +22,24 @@ def test_poisson_placement_matches_density_and_fills_the_tile_uniformly():
     # Poisson counts: each within 5 sigma of the expectation, and not all identical
     assert all(abs(c - expected) < 5 * np.sqrt(expected) for c in counts)
     assert len(set(counts)) > 1
+
+
+def test_exclusion_keeps_clusters_apart_at_the_configured_cluster_density():
+    config = SimConfig(tile_width_px=512, tile_height_px=512, density_per_mm2=650_000,
+                       read_length=10, cluster_exclusion_um=0.5)
+    expected = 650_000 * tile_area_mm2(512, 512, config.pixel_size_um)
+    poisson = TileSimulator(config.replace(cluster_exclusion_um=0.0)).positions
+    for seed in range(3):
+        positions = TileSimulator(config.replace(seed=seed)).positions
+        nearest, _ = cKDTree(positions).query(positions, k=2)
+        assert nearest[:, 1].min() >= 0.5 / config.pixel_size_um
+        # the thinning keeps the cluster density (edges, with fewer rivals, keep a few more)
+        assert abs(len(positions) - expected) < 5 * np.sqrt(expected) + 0.02 * expected
+    # the same density without exclusion has clusters closer than the exclusion distance
+    nearest, _ = cKDTree(poisson).query(poisson, k=2)
+    assert np.mean(nearest[:, 1] < 0.5 / config.pixel_size_um) > 0.3
+    with pytest.raises(SimConfigError, match="clusters 0.5 um apart"):
+        SimConfig(density_per_mm2=1_300_000, cluster_exclusion_um=0.5)
 
 
 def test_hex_grid_has_six_neighbours_at_the_pitch():

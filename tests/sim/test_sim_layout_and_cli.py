@@ -79,3 +79,21 @@ def test_cli_simulate_writes_a_readable_run(tmp_path):
     bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"),
                                    "--phasing", "0.9"])
     assert bad.exit_code == 2 and "phasing must be in [0, 0.5)" in bad.output
+
+
+def test_cli_simulate_explicit_options_override_the_preset(tmp_path):
+    result = CliRunner().invoke(app, [
+        "simulate", "--out", str(tmp_path), "--tiles", "1", "--tile-size", "64",
+        "--cycles", "2", "--preset", "miseq-v3", "--phasing", "0.004", "--chemistry",
+        "two-colour", "--density", "300000", "--drift", "0.1", "--no-noise", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    config = SimulatedRun.open(tmp_path).config
+    preset = SimConfig.preset("miseq-v3", tile_width_px=64, tile_height_px=64, read_length=2)
+    assert (config.phasing, config.chemistry, config.density_per_mm2) == (
+        0.004, "two-colour", 300_000.0)
+    assert (config.drift_jitter_px, config.shot_noise, config.read_noise_e) == (0.1, False, 0.0)
+    # what was not given stays the preset's, not the gentle default
+    assert config.prephasing == preset.prephasing == 0.0008
+    assert config.ggc_phasing_factor == preset.ggc_phasing_factor > 0
+    assert config.cluster_noise == preset.cluster_noise > 0
+    assert config.layout == "random" and config.occupancy == preset.occupancy

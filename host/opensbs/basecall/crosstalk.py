@@ -6,10 +6,16 @@ brightness ``a`` are ``y = a * M @ signature[:, b] + offset``. Column j of the c
 ``offset`` is what background subtraction left over. Correction: ``z = M^-1 (y - offset)``.
 
 Estimation uses clusters that show one dye only ("pure" in channel j, found iteratively with the
-current model). For those, ``y_k`` is a straight line in ``y_j``; its slope is estimated with
-the cluster's brightness in the other cycles as instrument (so noise in ``y_j`` does not flatten
-it), its intercept gives ``offset_k - slope * offset_j``, and all intercepts together give the
-offsets by least squares. Columns are scaled so an average cluster corrects to about 1.
+current model). The offset of channel k is the median level, in k, of the cloud darkest in k:
+the clusters showing a dark base where the chemistry has one (two-colour G), else the pure
+clusters of the dye leaking least into k (crosstalk is never negative; that dye's leak, ~1 %
+in four-colour optics, is taken as zero). It so includes the average light of neighbours.
+A pure cloud is then a ray from the offset along column j: ``y_k - offset_k`` is
+``M[k, j] / M[j, j]`` times ``y_j - offset_j``, the ratio taken as the median quotient over the
+brighter half of the cloud. That needs no spread of cluster brightness and is robust to the
+clusters a neighbour or an overlapping cluster lights in channel k, which a regression of
+``y_k`` on brightness takes for crosstalk (neighbour light and per-cluster offsets grow with
+the local brightness too). Columns are scaled so an average cluster corrects to about 1.
 """
 
 from dataclasses import dataclass
@@ -22,6 +28,7 @@ from .errors import BasecallError, ShapeError
 
 MIN_PURE_CLUSTERS = 50
 MAX_CLUSTERS = 60_000  # a regular subsample this large pins the model down
+DARK_FRACTION = 0.25  # corrected signal below this share of a typical cluster's: a dark base
 
 
 @dataclass(frozen=True)
@@ -59,63 +66,59 @@ def estimate_colour_model(intensities: np.ndarray, chemistry: Chemistry,
         raise ShapeError("crosstalk estimation needs at least 2 cycles of intensities")
     if n_clusters < MIN_PURE_CLUSTERS * 4:
         raise BasecallError(f"crosstalk estimation needs >= {MIN_PURE_CLUSTERS * 4} clusters")
-    brightest = y.max(axis=2)
-    instrument = (brightest.sum(axis=1, keepdims=True) - brightest) / (n_cycles - 1)
     flat = y.reshape(-1, n_channels)
-    w = instrument.reshape(-1)
     model = ColourModel(np.diag(np.maximum(np.percentile(flat, 95, axis=0), 1e-6)),
                         np.zeros(n_channels))
     fixed = None if normalised is None else np.asarray(normalised, dtype=np.float64)
     if fixed is not None and fixed.shape != (n_channels, n_channels):
         raise ShapeError(f"normalised colour matrix must be {n_channels}x{n_channels}")
     for purity in np.linspace(0.6, 0.2, n_iterations):
-        model = _refit(flat, w, model, n_channels, fixed, float(purity))
+        model = _refit(flat, model, chemistry, fixed, float(purity))
     return model
 
 
-def _refit(y: np.ndarray, instrument: np.ndarray, model: ColourModel, n_channels: int,
-           fixed: np.ndarray | None, purity: float) -> ColourModel:
+def _refit(y: np.ndarray, model: ColourModel, chemistry: Chemistry, fixed: np.ndarray | None,
+           purity: float) -> ColourModel:
+    n_channels = chemistry.n_channels
     z = model.correct(y).astype(np.float64)
-    clipped = np.maximum(z, 0.0)
-    order = np.sort(clipped, axis=1)
+    order = np.sort(np.maximum(z, 0.0), axis=1)
     top, second = order[:, -1], order[:, -2]
     channel = np.argmax(z, axis=1)
     pure_all = (top > np.percentile(top, 30)) & (second < purity * top)
-    slopes = np.eye(n_channels)
-    intercepts = np.zeros((n_channels, n_channels))
-    scale = np.ones(n_channels)
-    for j in range(n_channels):
-        rows = pure_all & (channel == j)
+    pure = [pure_all & (channel == j) for j in range(n_channels)]
+    for j, rows in enumerate(pure):
         if rows.sum() < MIN_PURE_CLUSTERS:
             raise BasecallError(f"too few clusters show channel {j} alone to estimate crosstalk")
-        yj, wj = y[rows, j], instrument[rows]
-        wc = wj - wj.mean()
-        denominator = float(np.dot(yj - yj.mean(), wc))
-        if denominator <= 0:
-            raise BasecallError(f"channel {j}: intensities do not track cluster brightness")
+    offset = _darkest_levels(y, pure, top, chemistry)
+    slopes = np.eye(n_channels)
+    for j, rows in enumerate(pure):
+        yj = y[rows, j] - offset[j]
+        bright = yj > np.median(yj)
+        if not bright.any() or np.median(yj) <= 0:
+            raise BasecallError(f"channel {j}: clusters showing it are no brighter than the "
+                                f"dark level")
         for k in range(n_channels):
             if k != j:
-                slope = (float(np.dot(y[rows, k] - y[rows, k].mean(), wc)) / denominator
-                         if fixed is None else float(fixed[k, j]))
-                slopes[k, j] = slope
-                intercepts[k, j] = y[rows, k].mean() - slope * yj.mean()
-    offset = _solve_offsets(slopes, intercepts, n_channels)
-    for j in range(n_channels):
-        rows = pure_all & (channel == j)
-        scale[j] = float(np.median(y[rows, j] - offset[j]))
+                slopes[k, j] = (float(np.median((y[rows, k][bright] - offset[k]) / yj[bright]))
+                                if fixed is None else float(fixed[k, j]))
+    scale = np.array([float(np.median(y[rows, j] - offset[j])) for j, rows in enumerate(pure)])
     return ColourModel(slopes * scale[None, :], offset)
 
 
-def _solve_offsets(slopes: np.ndarray, intercepts: np.ndarray, n_channels: int) -> np.ndarray:
-    """Offsets o with intercept[k, j] = o_k - slope[k, j] * o_j for all k != j (least squares)."""
-    rows, targets = [], []
-    for j in range(n_channels):
-        for k in range(n_channels):
-            if k != j:
-                row = np.zeros(n_channels)
-                row[k] += 1.0
-                row[j] -= slopes[k, j]
-                rows.append(row)
-                targets.append(intercepts[k, j])
-    solution, *_ = np.linalg.lstsq(np.array(rows), np.array(targets), rcond=None)
-    return solution
+def _darkest_levels(y: np.ndarray, pure: list[np.ndarray], top: np.ndarray,
+                    chemistry: Chemistry) -> np.ndarray:
+    """Per channel k, the median level of the cloud darkest in k (the offset): the clusters
+    showing a dark base where the chemistry has one, else those of the dye leaking least
+    into k (crosstalk is never negative, so every other cloud lies at or above it)."""
+    n_channels = chemistry.n_channels
+    levels = np.full(n_channels, np.inf)
+    for j, rows in enumerate(pure):
+        median = np.median(y[rows], axis=0)
+        others = np.arange(n_channels) != j
+        levels[others] = np.minimum(levels[others], median[others])
+    if (chemistry.signature.max(axis=0) == 0).any():
+        amplitude = float(np.median(top[np.logical_or.reduce(pure)]))
+        dark = top < DARK_FRACTION * amplitude
+        if dark.sum() >= MIN_PURE_CLUSTERS:
+            levels = np.minimum(levels, np.median(y[dark], axis=0))
+    return levels

@@ -4,12 +4,13 @@ Conventions of Illumina's InterOp summary (so its `run_summary` of the same fold
 yield, %>=Q30 and the error rate count each read's usable cycles (all but its last); the error
 rate is the mean over the read's cycles per tile, then over tiles; the error at 35/75/100
 cycles the same over the read's first 35/75/100 cycles, when it has that many usable cycles;
-the cycle-1 intensity is the tile mean of the brightest channel's 90th-percentile intensity at
-the read's first cycle; density, % aligned, phasing and prephasing are tile means. %PF is the
-run's one figure (`basecall.metrics`: PF clusters over all clusters, the same as the report's
-header and summary.json; `interop`'s lane `percent_pf` is the mean of the tiles' percentages,
-its `reads_pf / reads` this figure). The
-projected yield extrapolates the yield to every usable cycle: on a finished run, the yield.
+the cycle-1 intensity is the tile mean of the first channel's 90th-percentile intensity at
+the read's first cycle (InterOp's `summarize_extraction_metrics` reports one channel, 0);
+density, % aligned, phasing and prephasing are tile means. %PF is the run's one figure
+(`basecall.metrics`: PF clusters over all clusters, the same as the report's header and
+summary.json; `interop`'s lane `percent_pf` is the mean of the tiles' percentages, its
+`reads_pf / reads` this figure). The projected yield extrapolates the yield to every usable
+cycle: on a finished run, the yield.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def read_rows(interop: InterOp, reads: list[tuple[int, bool]]) -> list[dict[str,
             "projected_yield_bases": float(hist.sum()),
             "aligned_pct": _tile_mean(interop.tile_value(300 + number - 1)),
             "error_pct": _error_mean(interop.error, first, last_usable),
-            "intensity_cycle_1": (float(c1["intensity_p90"].max(axis=1).mean()) if len(c1)
+            "intensity_cycle_1": (float(c1["intensity_p90"][:, 0].mean()) if len(c1)
                                   else None),
             "q30_pct": _pct(q30_fraction(hist)),
             "density_k_per_mm2": (None if (d := _tile_mean(interop.tile_value(CODE_DENSITY)))

@@ -32,6 +32,7 @@ import numpy as np
 
 from .chemistry import Chemistry, channel_encoding, parse_chemistry
 from .errors import SimConfigError
+from .geometry import seed_density_per_mm2
 from .noise import BrightnessModel
 
 
@@ -104,8 +105,12 @@ class SimConfig:
     dust_brightness_e: float = 40_000.0
     dust_radius_px: float = 5.0
     cluster_size_spread: float = 0.0  # cluster extent beyond the PSF: psf * spread * |z|
+    # random flow cells: no two clusters closer than this (bridge amplification's exclusion)
+    cluster_exclusion_um: float = 0.0
     # patterned flow cells: wells seeded from a neighbour's template (pad hopping)
     duplicate_fraction: float = 0.0
+    # pooled libraries: clusters carrying one index of another sample (opensbs.sim.library)
+    index_hopping_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "chemistry", _parse_chemistry(self.chemistry))
@@ -122,8 +127,12 @@ class SimConfig:
                             "homopolymer_phasing_factor", "focus_drift_px_per_cycle",
                             "focus_jitter_px", "bubbles_per_mm2_cycle", "bubble_radius_px",
                             "dust_per_mm2", "dust_brightness_e", "dust_radius_px",
-                            "cluster_size_spread")
+                            "cluster_size_spread", "cluster_exclusion_um")
+        if not 0.0 <= self.index_hopping_fraction <= 1.0:
+            raise SimConfigError(f"index_hopping_fraction must be in [0, 1], "
+                                 f"got {self.index_hopping_fraction}")
         _check_realism(self)
+        seed_density_per_mm2(self.density_per_mm2, self.cluster_exclusion_um)
         if self.layout not in (Layout.RANDOM, Layout.PATTERNED):
             raise SimConfigError(f"layout must be 'random' or 'patterned', not {self.layout!r}")
         if not 0.0 <= self.occupancy <= 1.0:

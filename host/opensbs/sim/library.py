@@ -23,6 +23,12 @@ TruSeq-style adapters. `reverse` says which strand read 1 reads (True: the rever
   by another base with probability `index_error_rate` (synthesis errors in the oligos).
 * Clusters of no sample (`PoolSample` fractions summing to less than 1; all clusters when the
   pool is empty) carry random index sequences.
+* Index hopping (`index_hopping_fraction` of `draw_library`): on patterned flow cells free
+  index primers and adapters in the pool extend library molecules during ExAmp clustering,
+  so a molecule carries the i7 or the i5 (one end, either with equal chance) of another
+  sample of the pool, drawn by the pool's shares. Only clusters of a sample hop, and only when
+  the pool has another sample. The index reads and the read-through past a short insert show
+  the hopped index; `Library.index_source` says whose i7 and i5 each cluster carries.
 
 The first index read of a read structure is i7, the second i5; the first template read is read
 1, the second read 2.
@@ -123,6 +129,7 @@ class Library:
     reverse: np.ndarray  # (n,) bool: read 1 reads the reverse strand
     reads: tuple[np.ndarray, ...]  # per read of the structure: (n, cycles [+ margin]) uint8
     index_errors: tuple[np.ndarray, ...]  # per read: (n,) substituted index bases (0: template)
+    index_source: np.ndarray  # (n, 2) int32: the sample whose i7, i5 the cluster carries
 
     @property
     def n_clusters(self) -> int:
@@ -244,13 +251,18 @@ def _draw_inserts(rng: np.random.Generator, reference: Reference, config: Librar
 
 def draw_library(config: LibraryConfig, n_clusters: int, reads: Sequence[Read],
                  rng: np.random.Generator, margin_bases: int = 0,
-                 reference: Reference | None = None) -> Library:
+                 reference: Reference | None = None, index_hopping_fraction: float = 0.0
+                 ) -> Library:
     """Draw `n_clusters` library molecules and what each read of `reads` sequences on them.
 
     `margin_bases` extra bases per read (the simulator's leading molecules show them);
-    `reference` saves re-reading `config.reference_fasta`."""
+    `reference` saves re-reading `config.reference_fasta`; `index_hopping_fraction` of the
+    clusters of a sample carry one index of another sample (module docstring)."""
     if n_clusters < 0:
         raise LibraryError(f"n_clusters must be >= 0, got {n_clusters}")
+    if not 0.0 <= index_hopping_fraction <= 1.0:
+        raise LibraryError(f"index_hopping_fraction must be in [0, 1], "
+                           f"got {index_hopping_fraction}")
     if margin_bases < 0:
         raise LibraryError(f"margin_bases must be >= 0, got {margin_bases}")
     roles = _index_roles(reads)
@@ -263,15 +275,18 @@ def draw_library(config: LibraryConfig, n_clusters: int, reads: Sequence[Read],
     genome = np.concatenate(reference.records)
     offsets = np.concatenate([[0], np.cumsum([len(r) for r in reference.records])[:-1]])
     offset = offsets[record].astype(np.int64)
+    source = _hopped_index_sources(rng, sample, shares, index_hopping_fraction)
     out, errors = [], []
     for read, role in zip(reads, roles, strict=True):
         cycles = read.cycles + margin_bases
         if role in ("i7", "i5"):
-            bases, substituted = _index_read(rng, config, role, sample, cycles)
+            bases, substituted = _index_read(rng, config, role, source[:, int(role == "i5")],
+                                             cycles)
         else:
             backward = reverse if role == "r1" else ~reverse
             bases = _insert_read(genome, offset, start, length, backward, cycles,
-                                 _tails(rng, config, role, cycles), sample)
+                                 _tails(rng, config, role, cycles),
+                                 source[:, int(role == "r2")])
             substituted = np.zeros(n_clusters, np.int32)
         unknown = bases == _UNKNOWN  # an N in the reference: a random base
         if unknown.any():
@@ -279,4 +294,24 @@ def draw_library(config: LibraryConfig, n_clusters: int, reads: Sequence[Read],
         out.append(bases)
         errors.append(substituted)
     return Library(sample=sample, record=record, insert_start=start, insert_length=length,
-                   reverse=reverse, reads=tuple(out), index_errors=tuple(errors))
+                   reverse=reverse, reads=tuple(out), index_errors=tuple(errors),
+                   index_source=source)
+
+
+def _hopped_index_sources(rng: np.random.Generator, sample: np.ndarray, shares: np.ndarray,
+                          fraction: float) -> np.ndarray:
+    """(n, 2) samples whose i7 and i5 each cluster carries: its own, except that `fraction` of
+    the clusters of a sample carry one end (i7 or i5) of another sample, drawn by share."""
+    source = np.repeat(sample[:, None], 2, axis=1).astype(np.int32)
+    pool = shares[1:]
+    if fraction <= 0 or np.count_nonzero(pool) < 2:
+        return source
+    hop = np.flatnonzero((sample > 0) & (rng.random(sample.size) < fraction))
+    end = rng.integers(0, 2, hop.size)
+    others = np.repeat(pool[None, :], hop.size, axis=0)
+    others[np.arange(hop.size), sample[hop] - 1] = 0.0  # another sample, not its own
+    cumulative = np.cumsum(others, axis=1)
+    draw = rng.random(hop.size) * cumulative[:, -1]
+    donor = np.minimum((cumulative < draw[:, None]).sum(axis=1), pool.size - 1) + 1
+    source[hop, end] = donor
+    return source

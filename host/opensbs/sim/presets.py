@@ -7,9 +7,10 @@ preset's `SimConfig` with the given fields changed. Presets:
   for the base-caller benchmarks' historical figures.
 * ``miseq-v3``: a MiSeq-class four-colour random flow cell. Noise and brightness from the AYB fit
   of an Illumina HiSeq-era 2 x 101 run (simNGS ``s_3_4x.runfile``), MiSeq phasing/prephasing,
-  the sequence-context, dye and optical effects at sizes described in docs/simulator.md.
+  the sequence-context, dye and optical effects at sizes described in docs/simulator.md;
+  clusters no closer than 0.5 um (bridge amplification's exclusion).
 * ``novaseq-x``: two-colour (NovaSeq X encoding) on a patterned flow cell, lower noise and
-  phasing (XLEAP-SBS), uniform cluster sizes, pad-hopping duplicates.
+  phasing (XLEAP-SBS), uniform cluster sizes, pad-hopping duplicates, index hopping.
 * ``prototype``: an early instrument: the GA-II fit (simNGS ``76cyclePhiX`` runfile: Weibull
   brightness, 65 % spread), high phasing, dim clusters, more focus and stage drift.
 
@@ -44,6 +45,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         **_REALISTIC,
         "layout": Layout.RANDOM,
         "density_per_mm2": 650_000.0,
+        "cluster_exclusion_um": 0.5,
         "phasing": 0.0015,
         "prephasing": 0.0008,
         "phasing_spread_log": 0.3,
@@ -65,6 +67,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "well_pitch_um": 1.0,
         "occupancy": 0.8,
         "duplicate_fraction": 0.02,
+        "index_hopping_fraction": 0.0047,
         "phasing": 0.001,
         "prephasing": 0.0005,
         "phasing_spread_log": 0.25,
@@ -83,6 +86,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         **_REALISTIC,
         "layout": Layout.RANDOM,
         "density_per_mm2": 500_000.0,
+        "cluster_exclusion_um": 0.5,
         "phasing": 0.005,
         "prephasing": 0.003,
         "phasing_spread_log": 0.4,

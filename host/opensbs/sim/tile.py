@@ -106,7 +106,7 @@ class TileSimulator:
                 raise SimConfigError(f"the reads' cycles {[r.cycles for r in reads]} must add "
                                      f"up to read_length {config.read_length}")
             drawn = draw_library(library, n, reads, self._rng(_TEMPLATES), margin,
-                                 self._reference)
+                                 self._reference, config.index_hopping_fraction)
             self.library = drawn if hop is None else _library_rows(drawn, hop)
             self._read_templates = list(self.library.reads)
             self._read_starts = list(np.cumsum([0] + [r.cycles for r in reads[:-1]]))
@@ -260,6 +260,7 @@ class TileSimulator:
                 r.shape[1] - self._window.template_margin for r in self.library.reads],
             sample=None if self.library is None else self.library.sample.copy(),
             insert_length=None if self.library is None else self.library.insert_length.copy(),
+            index_source=None if self.library is None else self.library.index_source.copy(),
         )
 
     # -- internals ----------------------------------------------------------------------------
@@ -283,7 +284,8 @@ class TileSimulator:
                                        config.well_pitch_um, config.pixel_size_um,
                                        config.occupancy)
         return random_positions(rng, config.tile_width_px, config.tile_height_px,
-                                config.density_per_mm2, config.pixel_size_um)
+                                config.density_per_mm2, config.pixel_size_um,
+                                config.cluster_exclusion_um)
 
     def _drift(self, cycle: int) -> np.ndarray:
         """Stage offset of ``cycle``: slow linear drift plus repositioning jitter."""
@@ -430,4 +432,5 @@ def _library_rows(library: Library, rows: np.ndarray) -> Library:
                    insert_start=library.insert_start[rows],
                    insert_length=library.insert_length[rows], reverse=library.reverse[rows],
                    reads=tuple(r[rows] for r in library.reads),
-                   index_errors=tuple(e[rows] for e in library.index_errors))
+                   index_errors=tuple(e[rows] for e in library.index_errors),
+                   index_source=library.index_source[rows])

@@ -10,6 +10,7 @@ Files, for tile number ``T``: ``truth/tile_TTTT.npz`` (arrays) and ``truth/tile_
   ``template_margin`` bases longer (leading molecules can show them);
 * with a library (`opensbs.sim.library`): ``sequences`` are the reads one after the other
   (``read_cycles`` each), ``sample[i]`` the pool sample of cluster ``i`` (0: none),
+  ``index_source[i]`` the samples whose i7 and i5 it carries (another's after index hopping),
   ``template_record`` / ``template_start`` / ``insert_length`` its insert and
   ``template_reverse`` the strand read 1 reads; each read starts in phase, so
   `phasing_matrix` applies to each read's cycles separately;
@@ -48,7 +49,7 @@ _ARRAY_FIELDS = ("positions_px", "templates", "brightness_e", "template_record",
                  "template_start", "template_reverse", "crosstalk", "encoding",
                  "channel_offsets_px", "drift_px", "phasing", "prephasing", "decay_factor",
                  "reagent_fraction", "temperature_error_c")
-_LIBRARY_FIELDS = ("sample", "insert_length")
+_LIBRARY_FIELDS = ("sample", "insert_length", "index_source")
 _JSON_ARRAY_FIELDS = ("crosstalk", "encoding", "channel_offsets_px", "drift_px", "phasing",
                       "prephasing", "decay_factor", "reagent_fraction", "temperature_error_c")
 
@@ -84,6 +85,7 @@ class TileTruth:
     read_cycles: list[int] | None = None
     sample: np.ndarray | None = None
     insert_length: np.ndarray | None = None
+    index_source: np.ndarray | None = None
 
     @property
     def sequences(self) -> np.ndarray:
